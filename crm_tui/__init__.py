@@ -1,0 +1,3 @@
+"""crm-tui: a CRM that lives in the terminal."""
+
+__version__ = "0.1.0"

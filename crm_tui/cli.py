@@ -1,0 +1,232 @@
+"""The `crm` command: opens the board, or runs a subcommand (demo, db, config, keys).
+
+Textual is imported only when a screen is about to open, so script commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crm_tui import __version__, locations
+
+if TYPE_CHECKING:
+    from crm_tui.config import Settings
+    from crm_tui.db import Target
+    from crm_tui.services.workspace import Workspace
+
+EXIT_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crm",
+        description="A CRM that lives in the terminal. With no command, opens the pipeline board.",
+    )
+    parser.add_argument("--version", action="version", version=f"crm-tui {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="DB",
+        help="SQLite file path, sqlite:///path or postgresql:// URL (default: $CRM_DB_URL, config, or the data dir)",
+    )
+    parser.add_argument("--user", metavar="LOGIN", help="act as this user (default: config, $CRM_USER or the OS login)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="open the demo workspace (created with sample data on first use)")
+    demo.add_argument("--reset", action="store_true", help="throw the demo database away and make a new one")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
+    demo.add_argument("--deals", type=int, help="number of deals (companies, contacts and leads scale with it)")
+    demo.add_argument("--companies", type=int, help="number of companies")
+    demo.add_argument("--contacts", type=int, help="number of contacts")
+    demo.add_argument("--leads", type=int, help="number of leads")
+    demo.add_argument("--no-open", action="store_true", help="create the data but do not open the board")
+
+    database = sub.add_parser("db", help="database maintenance")
+    db_sub = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    backup = db_sub.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("path", nargs="?", type=Path, help="where to write it (default: the backups directory)")
+    upgrade = db_sub.add_parser("upgrade", help="back up, then bring the schema to this version")
+    upgrade.add_argument("--skip-backup", action="store_true", help="do not back up first (you made your own)")
+    db_sub.add_parser("info", help="where the database is, its schema version and what it holds")
+
+    sub.add_parser("config", help="show the config file's location and every setting")
+    sub.add_parser("keys", help="list every key binding id (for the keymap setting)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `crm` command."""
+    args = _parser().parse_args(argv)
+    from crm_tui.config import ConfigError, load_settings
+    from crm_tui.db import DatabaseError
+    from crm_tui.services.errors import ServiceError
+
+    try:
+        settings = load_settings()
+        if args.command == "config":
+            return _show_config(settings)
+        if args.command == "keys":
+            return _show_keys()
+        if args.command == "db":
+            return _db(args, settings)
+        if args.command == "demo":
+            return _demo(args, settings)
+        return _board(args, settings)
+    except (ConfigError, DatabaseError, ServiceError) as error:
+        print(f"crm: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _open(target: Target, settings: Settings, login: str | None) -> Workspace:
+    from crm_tui.services.workspace import open_workspace
+
+    workspace = open_workspace(target, settings, login=login)
+    report = workspace.report
+    if report.action == "created":
+        print(f"crm: created a new workspace at {target.describe()}", file=sys.stderr)
+    elif report.action == "upgraded":
+        print(
+            f"crm: upgraded the schema from version {report.from_version} to {report.to_version}"
+            + (f"; backup at {report.backup}" if report.backup else ""),
+            file=sys.stderr,
+        )
+    return workspace
+
+
+def _run_app(workspace: Workspace, settings: Settings) -> int:
+    from crm_tui import db
+    from crm_tui.app import CrmApp
+    from crm_tui.services.session import Session
+
+    logging.basicConfig(
+        filename=locations.ensure_dir(locations.data_dir()) / "crm.log",
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    db.close()  # the app works on its own database thread
+    session = Session(workspace.ctx, where=workspace.target.describe())
+    app = CrmApp(session, theme=settings.theme, keymap=settings.keymap, animations=settings.animations)
+    try:
+        app.run()
+    finally:
+        session.close()
+    return app.return_code or 0
+
+
+def _board(args: argparse.Namespace, settings: Settings) -> int:
+    from crm_tui.services.workspace import resolve_target
+
+    workspace = _open(resolve_target(args.db, settings), settings, args.user)
+    return _run_app(workspace, settings)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from crm_tui.db import DatabaseError, parse_target
+    from crm_tui.services import demo
+
+    target = parse_target(args.db) if args.db else parse_target(str(locations.demo_database()))
+    if args.reset:
+        if target.kind != "sqlite" or target.path is None:
+            raise DatabaseError("--reset only removes SQLite demo files; drop the PostgreSQL database yourself")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target.path}{suffix}").unlink(missing_ok=True)
+    workspace = _open(target, settings, args.user)
+    if demo.is_empty():
+        sizes = demo.DemoSizes()
+        if args.deals:
+            sizes = sizes.scaled_to(args.deals)
+        sizes = demo.DemoSizes(
+            companies=args.companies or sizes.companies,
+            contacts=args.contacts or sizes.contacts,
+            leads=args.leads if args.leads is not None else sizes.leads,
+            deals=sizes.deals,
+        )
+        print(f"crm: filling the demo workspace ({sizes.deals:,} deals)…", file=sys.stderr)
+        counts = demo.generate(workspace.ctx, sizes, seed=args.seed, progress=_progress_printer())
+        print("\r\033[K" + "crm: made " + ", ".join(f"{n:,} {name}s" for name, n in counts.items()), file=sys.stderr)
+    if args.no_open:
+        return 0
+    return _run_app(workspace, settings)
+
+
+def _progress_printer() -> Callable[[str, int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(step: str, done: int, total: int) -> None:
+        print(f"\r\033[K  {step}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from crm_tui import clock, db
+    from crm_tui.services import schema
+    from crm_tui.services.workspace import resolve_target, workspace_stats
+
+    target = resolve_target(args.db, settings)
+    if args.db_command == "backup":
+        stem = target.path.stem if target.path else "postgresql"
+        suffix = ".sqlite3" if target.kind == "sqlite" else ".pgdump"
+        path = args.path or locations.backups_dir() / f"{stem}-{clock.now():%Y%m%dT%H%M%S}-manual{suffix}"
+        db.backup(target, path)
+        print(f"backed up {target.describe()} to {path}")
+        return 0
+    db.connect(target, busy_timeout=settings.busy_timeout)
+    if args.db_command == "upgrade":
+        report = schema.upgrade(
+            target, backup_dir=locations.backups_dir(), keep=settings.backups_kept, skip_backup=args.skip_backup
+        )
+        if report.action == "current":
+            print(f"{target.describe()} is already at schema version {report.to_version}")
+        else:
+            print(f"upgraded {target.describe()} from version {report.from_version} to {report.to_version}")
+            if report.backup:
+                print(f"backup: {report.backup}")
+        return 0
+    version = schema.read_version()
+    print(f"database: {target.describe()}")
+    print(f"schema version: {version if version is not None else 'none (empty)'} (this crm-tui: {schema.CURRENT_VERSION})")
+    if version is not None:
+        for name, count in workspace_stats().items():
+            print(f"{name}: {count:,}")
+    return 0
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _show_config(settings: Settings) -> int:
+    print(f"# config file: {locations.config_file()}")
+    print(f"# data directory: {locations.data_dir()}")
+    for name, field in type(settings).model_fields.items():
+        print(f"\n# {field.description}")
+        value = getattr(settings, name)
+        print(f"{name} = {_toml(value)}" if value is not None else f"# {name} = (not set)")
+    return 0
+
+
+def _show_keys() -> int:
+    from crm_tui.app import CrmApp
+    from crm_tui.screens.board import BoardScreen
+    from crm_tui.screens.lost_reason import LostReasonScreen
+    from crm_tui.screens.pipeline_picker import PipelinePickerScreen
+    from crm_tui.widgets.stage_column import DealList
+
+    for owner in (CrmApp, BoardScreen, DealList, LostReasonScreen, PipelinePickerScreen):
+        for binding in owner.BINDINGS:
+            if getattr(binding, "id", None):
+                print(f"{binding.id:28} {binding.key:22} {binding.description}")
+    return 0

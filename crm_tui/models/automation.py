@@ -1,0 +1,56 @@
+"""Automation rules, the record of each run, and in-app notifications."""
+
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from crm_tui import clock
+from crm_tui.models.base import BaseModel, JSONField, VersionedModel
+from crm_tui.models.log import Event
+from crm_tui.models.people import User
+
+
+class AutomationRule(VersionedModel):
+    """Trigger + conditions + ordered actions, each a JSON document validated by the services."""
+
+    name = CharField()
+    enabled = BooleanField(default=False)
+    trigger = JSONField()
+    conditions = JSONField(default=list)
+    actions = JSONField(default=list)
+    position = IntegerField(default=0)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+
+class AutomationRun(BaseModel):
+    """One firing of a rule. The unique (rule, key) makes each (rule, event) run at most once.
+
+    `key` is "event:<event id>" for event triggers and an episode key for time-based ones.
+    """
+
+    rule = ForeignKeyField(AutomationRule, backref="runs", on_delete="CASCADE")
+    key = CharField()
+    event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    status = CharField(default="done")
+    started_at = DateTimeField(default=clock.now)
+    finished_at = DateTimeField(null=True)
+    error = TextField(null=True)
+
+    class Meta:
+        indexes = ((("rule", "key"), True),)
+
+
+class Notification(BaseModel):
+    """A message for one user inside the app."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    created_at = DateTimeField(default=clock.now)
+    title = CharField()
+    body = TextField(null=True)
+    entity = CharField(null=True)
+    record_id = IntegerField(null=True)
+    event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "id"), False),)

@@ -1,0 +1,91 @@
+"""Pipelines, their stages, deals and the stage history."""
+
+from __future__ import annotations
+
+from peewee import (
+    SQL,
+    BigIntegerField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    SmallIntegerField,
+)
+
+from crm_tui import clock
+from crm_tui.models.base import BaseModel, SoftDeleteModel, VersionedModel
+from crm_tui.models.people import User
+from crm_tui.models.records import Company, Contact
+
+STAGE_KINDS = ("open", "won", "lost", "closed")
+"""`closed` is closed-other: neither won nor lost (e.g. N/A)."""
+
+
+class Pipeline(VersionedModel):
+    """A sales process: an ordered set of stages."""
+
+    name = CharField(unique=True)
+    position = IntegerField(default=0)
+
+
+class Stage(VersionedModel):
+    """A step of a pipeline with the probability that a deal in it is won."""
+
+    pipeline = ForeignKeyField(Pipeline, backref="stages", on_delete="CASCADE")
+    name = CharField()
+    position = IntegerField(default=0)
+    probability = SmallIntegerField(default=0)
+    kind = CharField(default="open")
+    rot_days = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("pipeline", "position"), False), (("pipeline", "name"), True))
+
+
+class Deal(SoftDeleteModel):
+    """An opportunity moving through a pipeline. Amounts are integer minor units of `currency`."""
+
+    title = CharField()
+    company = ForeignKeyField(Company, null=True, on_delete="SET NULL", index=True)
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", index=True)
+    pipeline = ForeignKeyField(Pipeline, on_delete="RESTRICT")
+    stage = ForeignKeyField(Stage, on_delete="RESTRICT")
+    amount = BigIntegerField(default=0)
+    cost = BigIntegerField(null=True)
+    currency = CharField(max_length=3)
+    probability = SmallIntegerField(null=True)
+    confidence = SmallIntegerField(null=True)
+    expected_close = DateField(null=True, index=True)
+    source = CharField(null=True)
+    lost_reason = CharField(null=True)
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL", index=True)
+    stage_entered_at = DateTimeField(default=clock.now)
+    closed_at = DateTimeField(null=True)
+
+
+# The board pages a column by (stage, stage_entered_at, id) and sums a pipeline's columns from a
+# covering index, both over live deals only.
+Deal.add_index(
+    Deal.index(Deal.stage, Deal.stage_entered_at, Deal.id, name="deal_board_page").where(
+        SQL("deleted_at IS NULL")
+    )
+)
+Deal.add_index(
+    Deal.index(
+        Deal.pipeline, Deal.stage, Deal.currency, Deal.amount, Deal.probability, name="deal_board_totals"
+    ).where(SQL("deleted_at IS NULL"))
+)
+
+
+class StageChange(BaseModel):
+    """One move of a deal between stages: the history behind durations, cycles and funnels."""
+
+    deal = ForeignKeyField(Deal, backref="stage_changes", on_delete="CASCADE")
+    from_stage = ForeignKeyField(Stage, null=True, on_delete="SET NULL")
+    to_stage = ForeignKeyField(Stage, on_delete="RESTRICT")
+    at = DateTimeField(default=clock.now)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("deal", "at"), False), (("to_stage", "at"), False))

@@ -1,0 +1,1 @@
+"""pydantic input models and the shared validators (money, email, phone, safe text)."""

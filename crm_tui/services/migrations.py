@@ -1,0 +1,42 @@
+"""Schema migrations, one function per version step, run by `schema.upgrade()`.
+
+Each function receives a playhouse.migrate migrator and runs inside its `migration_context()`: one
+transaction, with SQLite's foreign keys switched off so that a table rebuild cannot cascade-delete
+the rows that point at it. Migrations are frozen history: never edit one that has shipped; add the
+next version instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import SQL, CharField, IntegerField, SmallIntegerField
+from playhouse.migrate import SchemaMigrator, migrate
+
+
+def _to_v2(migrator: SchemaMigrator) -> None:
+    """v2: deal confidence stars, stage rot_days, event transaction tokens, an optional lost
+    reason (no more empty strings), and the board's partial indexes over live deals."""
+    migrate(
+        migrator.add_column("deal", "confidence", SmallIntegerField(null=True)),
+        migrator.add_column("stage", "rot_days", IntegerField(null=True)),
+        migrator.add_column("event", "txn", CharField(default="")),
+        migrator.drop_not_null("deal", "lost_reason"),
+        migrator.sql("UPDATE deal SET lost_reason = NULL WHERE lost_reason = ''"),
+        migrator.add_index(
+            "deal", ("stage_id", "stage_entered_at", "id"), where=SQL("deleted_at IS NULL"), name="deal_board_page"
+        ),
+        migrator.add_index(
+            "deal",
+            ("pipeline_id", "stage_id", "currency", "amount", "probability"),
+            where=SQL("deleted_at IS NULL"),
+            name="deal_board_totals",
+        ),
+    )
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2}
+"""Version number -> the step that brings the previous version to it."""
+
+CURRENT_VERSION = max(MIGRATIONS)
+"""The schema version this code creates and expects."""

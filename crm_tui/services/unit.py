@@ -1,0 +1,103 @@
+"""The unit of work: one write transaction, its event-log rows, and the events it publishes.
+
+    with write(ctx) as tx:
+        ... change rows ...
+        tx.log("record.updated", "deal", deal_id, field="amount", old=1, new=2)
+        tx.emit(RecordUpdated(...))
+
+The rows and the log entries commit together. Events are handed to the bus only after the outermost
+transaction has committed; if it rolls back, they are dropped. Nested `write` blocks join the outer
+one (a savepoint), so a service can call another service.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from crm_tui import clock
+from crm_tui.events import DomainEvent
+from crm_tui.models import Event, database
+from crm_tui.services.context import Context
+
+_local = threading.local()
+
+
+def to_json(value: Any) -> str | None:
+    """Encode a field value for the event log (dates as ISO text)."""
+    if value is None:
+        return None
+    return json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+class Txn:
+    """An open write transaction: appends to the event log and queues events for after commit."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.token = secrets.token_hex(8)
+        self.now = clock.now()
+        self.pending: list[DomainEvent] = []
+
+    def log(
+        self,
+        kind: str,
+        entity: str,
+        record_id: int,
+        *,
+        field: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> int:
+        """Append one row to the event log and return its id."""
+        return Event.insert(
+            at=self.now,
+            user=self.ctx.user_id,
+            kind=kind,
+            entity=entity,
+            record_id=record_id,
+            field=field,
+            old=to_json(old),
+            new=to_json(new),
+            txn=self.token,
+        ).execute()
+
+    def emit(self, event: DomainEvent) -> None:
+        """Publish `event` on the session's bus once the transaction commits."""
+        self.pending.append(event)
+
+
+@contextmanager
+def write(ctx: Context) -> Iterator[Txn]:
+    """Open (or join) a write transaction for `ctx`; see the module docstring."""
+    outer: Txn | None = getattr(_local, "txn", None)
+    if outer is not None:
+        mark = len(outer.pending)
+        try:
+            with database.atomic():
+                yield outer
+        except BaseException:
+            del outer.pending[mark:]  # the savepoint rolled back: so do its events
+            raise
+        return
+    txn = Txn(ctx)
+    _local.txn = txn
+    try:
+        with database.atomic():
+            yield txn
+    finally:
+        _local.txn = None
+    # Only reached when the transaction committed.
+    for event in txn.pending:
+        ctx.bus.publish(event)

@@ -1,0 +1,62 @@
+"""Turning pydantic errors into one clear message per field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from crm_tui.services.errors import ValidationFailed
+
+_MESSAGES = {
+    "missing": "is required",
+    "string_too_short": "cannot be blank",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "bool_parsing": "must be yes or no",
+    "date_parsing": "must be a date like 2026-12-01",
+    "date_from_datetime_parsing": "must be a date like 2026-12-01",
+    "date_type": "must be a date like 2026-12-01",
+    "datetime_parsing": "must be a date and time like 2026-12-01 14:30",
+    "datetime_from_date_parsing": "must be a date and time like 2026-12-01 14:30",
+    "datetime_type": "must be a date and time like 2026-12-01 14:30",
+}
+
+
+def _message(error: dict[str, Any], label: str) -> str:
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"is not a field of {label.lower()}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be {context.get('ge', context.get('gt'))} or more"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be {context.get('le', context.get('lt'))} or less"
+    if kind == "string_too_long":
+        return f"is too long (at most {context.get('max_length')} characters)"
+    if kind == "string_pattern_mismatch":
+        return "is not in the expected format"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return _MESSAGES.get(kind, str(error["msg"]).lower())
+
+
+def field_errors(error: ValidationError, label: str) -> dict[str, str]:
+    """One message per field ("" for a rule about the whole record), first error wins."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        location = item["loc"]
+        name = str(location[0]) if location else ""
+        errors.setdefault(name, _message(item, label))
+    return errors
+
+
+def validate(schema: type[BaseModel], data: dict[str, Any], label: str) -> dict[str, Any]:
+    """Validate `data` against `schema` and return the cleaned values, or raise ValidationFailed."""
+    try:
+        return schema.model_validate(data).model_dump()
+    except ValidationError as error:
+        raise ValidationFailed(label, field_errors(error, label)) from None

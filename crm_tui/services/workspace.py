@@ -1,0 +1,52 @@
+"""Opening a workspace: connect, create or upgrade the schema, and identify the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_tui import db, locations
+from crm_tui.config import Settings
+from crm_tui.db import Target
+from crm_tui.events import EventBus
+from crm_tui.models import Company, Contact, Deal, Event, Lead, Note, Pipeline, Task, User
+from crm_tui.services import schema
+from crm_tui.services.context import Context
+from crm_tui.services.schema import SchemaReport
+from crm_tui.services.users import ensure_user, os_login
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An open workspace: where it is, what opening it did, and the session context."""
+
+    target: Target
+    report: SchemaReport
+    ctx: Context
+
+
+def resolve_target(database: str | None, settings: Settings) -> Target:
+    """`--db` if given, else the configured database, else the default SQLite file."""
+    chosen = database or settings.database or str(locations.default_database())
+    return db.parse_target(chosen)
+
+
+def open_workspace(target: Target, settings: Settings, *, login: str | None = None) -> Workspace:
+    """Connect to `target`, bring its schema to the current version, and sign the user in."""
+    db.connect(target, busy_timeout=settings.busy_timeout)
+    report = schema.ensure(
+        target,
+        backup_dir=locations.backups_dir(),
+        keep=settings.backups_kept,
+        currency=settings.currency,
+    )
+    user_id, user_login = ensure_user(login or settings.user or os_login())
+    return Workspace(target, report, Context(user_id=user_id, login=user_login, bus=EventBus()))
+
+
+def workspace_stats() -> dict[str, int]:
+    """How many records of each main kind the workspace holds (deleted ones excluded)."""
+    counts = {"users": User.select().count(), "pipelines": Pipeline.select().count()}
+    for label, model in (("companies", Company), ("contacts", Contact), ("leads", Lead), ("deals", Deal)):
+        counts[label] = model.select().where(model.deleted_at.is_null()).count()
+    counts |= {"tasks": Task.select().count(), "notes": Note.select().count(), "events": Event.select().count()}
+    return counts
