@@ -102,7 +102,7 @@ def _open(target: Target, settings: Settings, login: str | None) -> Workspace:
 
 def _run_app(workspace: Workspace, settings: Settings) -> int:
     from crm_tui import db
-    from crm_tui.app import CrmApp
+    from crm_tui.services import board
     from crm_tui.services.session import Session
 
     logging.basicConfig(
@@ -112,6 +112,10 @@ def _run_app(workspace: Workspace, settings: Settings) -> int:
     )
     db.close()  # the app works on its own database thread
     session = Session(workspace.ctx, where=workspace.target.describe())
+    session.preload("board", board.load_board)  # read while Textual is being imported
+
+    from crm_tui.app import CrmApp
+
     app = CrmApp(session, theme=settings.theme, keymap=settings.keymap, animations=settings.animations)
     try:
         app.run()
@@ -150,7 +154,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"crm: filling the demo workspace ({sizes.deals:,} deals)…", file=sys.stderr)
         counts = demo.generate(workspace.ctx, sizes, seed=args.seed, progress=_progress_printer())
-        print("\r\033[K" + "crm: made " + ", ".join(f"{n:,} {name}s" for name, n in counts.items()), file=sys.stderr)
+        print("\r\033[K" + "crm: made " + ", ".join(f"{n:,} {name}" for name, n in counts.items()), file=sys.stderr)
     if args.no_open:
         return 0
     return _run_app(workspace, settings)

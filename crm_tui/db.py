@@ -35,7 +35,9 @@ class Target:
     def describe(self) -> str:
         """Where the data lives, for people (passwords hidden)."""
         if self.kind == "sqlite":
-            return str(self.path)
+            path = str(self.path)
+            home = str(Path.home())
+            return "~" + path[len(home) :] if path.startswith(home + "/") else path
         parsed = urlparse(self.url or "")
         host = parsed.hostname or "localhost"
         port = f":{parsed.port}" if parsed.port else ""

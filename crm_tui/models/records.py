@@ -26,8 +26,8 @@ class Company(SoftDeleteModel):
 class Contact(SoftDeleteModel):
     """A person, usually at a company."""
 
-    first_name = CharField(default="")
-    last_name = CharField(default="")
+    first_name = CharField(null=True)
+    last_name = CharField(null=True)
     email = CharField(null=True, index=True)
     phone = CharField(null=True)
     title = CharField(null=True)
@@ -43,8 +43,8 @@ class Contact(SoftDeleteModel):
 class Lead(SoftDeleteModel):
     """Someone who may become a customer; converting creates a contact (and maybe more)."""
 
-    first_name = CharField(default="")
-    last_name = CharField(default="")
+    first_name = CharField(null=True)
+    last_name = CharField(null=True)
     company_name = CharField(null=True)
     email = CharField(null=True, index=True)
     phone = CharField(null=True)

@@ -23,7 +23,7 @@ class CompanyTag(BaseModel):
     company = ForeignKeyField(Company, backref="tag_links", on_delete="CASCADE")
 
     class Meta:
-        indexes = ((("company", "tag"), True), (("tag",), False))
+        indexes = ((("company", "tag"), True),)
 
 
 class ContactTag(BaseModel):
@@ -33,7 +33,7 @@ class ContactTag(BaseModel):
     contact = ForeignKeyField(Contact, backref="tag_links", on_delete="CASCADE")
 
     class Meta:
-        indexes = ((("contact", "tag"), True), (("tag",), False))
+        indexes = ((("contact", "tag"), True),)
 
 
 class LeadTag(BaseModel):
@@ -43,7 +43,7 @@ class LeadTag(BaseModel):
     lead = ForeignKeyField(Lead, backref="tag_links", on_delete="CASCADE")
 
     class Meta:
-        indexes = ((("lead", "tag"), True), (("tag",), False))
+        indexes = ((("lead", "tag"), True),)
 
 
 class DealTag(BaseModel):
@@ -53,4 +53,4 @@ class DealTag(BaseModel):
     deal = ForeignKeyField(Deal, backref="tag_links", on_delete="CASCADE")
 
     class Meta:
-        indexes = ((("deal", "tag"), True), (("tag",), False))
+        indexes = ((("deal", "tag"), True),)

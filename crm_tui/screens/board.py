@@ -28,6 +28,11 @@ _REFRESH_DELAY = 0.3
 """Seconds to gather bursts of change events into one refresh."""
 
 
+class BoardColumns(HorizontalScroll, inherit_bindings=False):
+    """The row of stage columns. It scrolls to follow the focus, and leaves the arrow keys to the
+    board (a plain HorizontalScroll would take left and right for scrolling)."""
+
+
 class BoardScreen(Screen[None]):
     """The deals of one pipeline as a kanban board."""
 
@@ -54,7 +59,7 @@ class BoardScreen(Screen[None]):
         with Horizontal(id="board-bar"):
             yield Static("Loading the board…", id="board-summary", markup=False)
             yield Static(id="board-where", markup=False)
-        yield HorizontalScroll(id="columns")
+        yield BoardColumns(id="columns")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -69,7 +74,11 @@ class BoardScreen(Screen[None]):
     @work(exclusive=True, group="board-load")
     async def load(self, pipeline_id: int | None, focus: tuple[int, int] | None = None) -> None:
         """Show the board of `pipeline_id` (default: the current or first pipeline)."""
-        board = await session_of(self).call(board_service.load_board, pipeline_id, page_size=board_service.PAGE_SIZE)
+        session = session_of(self)
+        if pipeline_id is None and self.pipeline is None:
+            board = await session.take_preloaded("board", board_service.load_board)
+        else:
+            board = await session.call(board_service.load_board, pipeline_id)
         if board is None:
             self.query_one("#board-summary", Static).update("This workspace has no pipeline yet.")
             return
@@ -77,19 +86,36 @@ class BoardScreen(Screen[None]):
 
     async def _show(self, board: Board, focus: tuple[int, int] | None) -> None:
         remembered = focus or self._focused_position()
+        if remembered is not None and all(stage.id != remembered[0] for stage in board.pipeline.stages):
+            remembered = None  # another pipeline: its stages start fresh
         index_hint = self._highlight_indexes()
-        container = self.query_one("#columns", HorizontalScroll)
+        container = self.query_one("#columns", BoardColumns)
+        self.currency = board.currency
         if self.pipeline is None or self.pipeline != board.pipeline:
             await container.remove_children()
-            await container.mount_all(StageColumn(stage, id=f"stage-{stage.id}") for stage in board.pipeline.stages)
-            self._fit_columns()
-        self.pipeline = board.pipeline
-        self.currency = board.currency
-        self._apply_totals(board.totals)
-        for stage in board.pipeline.stages:
-            page = board.pages[stage.id]
-            focus_deal = remembered[1] if remembered and remembered[0] == stage.id else None
-            self._column(stage.id).deals.show(list(page.cards), page.has_more, focus_deal=focus_deal, index=index_hint.get(stage.id))
+            width = self._column_width(len(board.pipeline.stages))
+            await container.mount_all(
+                StageColumn(
+                    stage,
+                    totals=board.totals[stage.id],
+                    currency=board.currency,
+                    page=board.pages[stage.id],
+                    width=width,
+                    id=f"stage-{stage.id}",
+                )
+                for stage in board.pipeline.stages
+            )
+            self.pipeline = board.pipeline
+            self._totals = board.totals
+            self._update_summary()
+        else:
+            self._apply_totals(board.totals)
+            for stage in board.pipeline.stages:
+                page = board.pages[stage.id]
+                focus_deal = remembered[1] if remembered and remembered[0] == stage.id else None
+                self._column(stage.id).deals.show(
+                    list(page.cards), page.has_more, focus_deal=focus_deal, index=index_hint.get(stage.id)
+                )
         target = remembered[0] if remembered else self._first_stage_with_deals()
         self._focus_stage(target)
 
@@ -97,11 +123,12 @@ class BoardScreen(Screen[None]):
         """Share the width between the columns, never below their minimum (then the board scrolls)."""
         self._fit_columns()
 
+    def _column_width(self, count: int) -> int:
+        return max(StageColumn.MIN_WIDTH, self.size.width // max(count, 1))
+
     def _fit_columns(self) -> None:
         columns = self._columns()
-        if not columns:
-            return
-        width = max(StageColumn.MIN_WIDTH, self.size.width // len(columns))
+        width = self._column_width(len(columns))
         for column in columns:
             column.styles.width = width
 

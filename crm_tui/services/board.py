@@ -11,7 +11,7 @@ from peewee import JOIN, Case, fn
 from crm_tui.models import Company, Deal, Pipeline, Stage, User
 from crm_tui.services.workspace_settings import currency as workspace_currency
 
-PAGE_SIZE = 40
+PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)

@@ -100,12 +100,14 @@ class _Generator:
     def _insert(self, model: type[BaseModel], fields: Sequence[Any], rows: Iterable[tuple[Any, ...]], step: str) -> None:
         batch: list[tuple[Any, ...]] = []
         rows = list(rows)
+        report_every = max(_BATCH, len(rows) // 50 // _BATCH * _BATCH)
         for index, row in enumerate(rows, 1):
             batch.append(row)
             if len(batch) == _BATCH:
                 model.insert_many(batch, fields=fields).execute()
                 batch.clear()
-                self.progress(step, index, len(rows))
+                if index % report_every == 0:
+                    self.progress(step, index, len(rows))
         if batch:
             model.insert_many(batch, fields=fields).execute()
         self.progress(step, len(rows), len(rows))
@@ -375,7 +377,11 @@ def generate(
         gen.activities(deals)
         gen.event_log()
         _fix_sequences([Company, Contact, Deal, Appointment])
-    return {model.__name__.lower(): model.select().count() for model in (User, Company, Contact, Lead, Deal, StageChange, Task, Note, Appointment, Event)}
+    made = {
+        "users": User, "companies": Company, "contacts": Contact, "leads": Lead, "deals": Deal,
+        "stage changes": StageChange, "tasks": Task, "notes": Note, "appointments": Appointment, "events": Event,
+    }  # fmt: skip
+    return {label: model.select().count() for label, model in made.items()}
 
 
 def is_empty() -> bool:

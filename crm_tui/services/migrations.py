@@ -15,14 +15,18 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 
 def _to_v2(migrator: SchemaMigrator) -> None:
-    """v2: deal confidence stars, stage rot_days, event transaction tokens, an optional lost
-    reason (no more empty strings), and the board's partial indexes over live deals."""
+    """v2: deal confidence stars, stage rot_days, event transaction tokens, optional lost reasons
+    and person names (no more empty strings), and the board's partial indexes over live deals."""
     migrate(
         migrator.add_column("deal", "confidence", SmallIntegerField(null=True)),
         migrator.add_column("stage", "rot_days", IntegerField(null=True)),
         migrator.add_column("event", "txn", CharField(default="")),
         migrator.drop_not_null("deal", "lost_reason"),
         migrator.sql("UPDATE deal SET lost_reason = NULL WHERE lost_reason = ''"),
+        migrator.drop_not_null("contact", "first_name"),
+        migrator.drop_not_null("contact", "last_name"),
+        migrator.drop_not_null("lead", "first_name"),
+        migrator.drop_not_null("lead", "last_name"),
         migrator.add_index(
             "deal", ("stage_id", "stage_entered_at", "id"), where=SQL("deleted_at IS NULL"), name="deal_board_page"
         ),

@@ -16,18 +16,25 @@ from crm_tui.services.board import CardPage, ColumnTotals, DealCard, StageInfo
 from crm_tui.text import safe_text
 from crm_tui.widgets.deal_card import card_content
 
-_PREFETCH = 8
+_PREFETCH = 6
 """Ask for the next page when the highlight comes this close to the last loaded card."""
 
 
-class DealList(OptionList):
-    """The cards of one column, a page at a time; posts NeedMore near the end of what is loaded."""
+class DealList(OptionList, inherit_bindings=False):
+    """The cards of one column, a page at a time; posts NeedMore near the end of what is loaded.
+
+    It owns only vertical keys: left and right (scrolling, in a plain OptionList) belong to the
+    board, which moves the focus between columns.
+    """
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="board.card_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="board.card_up"),
-        Binding("g", "first", "First", show=False, id="board.card_first"),
-        Binding("G", "last", "Last", show=False, id="board.card_last"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="board.card_down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="board.card_up"),
+        Binding("home,g", "first", "First", show=False, id="board.card_first"),
+        Binding("end,G", "last", "Last", show=False, id="board.card_last"),
+        Binding("pageup", "page_up", "Page up", show=False, id="board.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="board.page_down"),
+        Binding("enter", "select", "Open", show=False, id="board.open"),
     ]
 
     class NeedMore(Message):
@@ -42,11 +49,19 @@ class DealList(OptionList):
             """The list that wants more cards."""
             return self.deal_list
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.cards: list[DealCard] = []
-        self.has_more = False
+    has_more = False
+    """The column has cards beyond those loaded."""
+    loading_more = False
+    """A NeedMore is being served."""
+
+    def __init__(self, page: CardPage | None = None, *, id: str | None = None) -> None:
+        cards = list(page.cards) if page else []
+        super().__init__(*self._options_for(cards), id=id)
+        self.cards = cards
+        self.has_more = page.has_more if page else False
         self.loading_more = False
+        if cards:
+            self.highlighted = 0
 
     def action_cursor_down(self) -> None:
         """Move down, stopping at the last card instead of wrapping to the first."""
@@ -116,7 +131,7 @@ class StageColumn(Vertical):
         border: round $panel;
         padding: 0;
         &:focus-within { border: round $accent; }
-        .stage-header { height: 2; padding: 0 1; background: $boost; }
+        .stage-header { height: 2; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
         .stage-empty { display: none; color: $text-disabled; padding: 1 1; }
         &.-empty .stage-empty { display: block; }
         &.-empty DealList { height: 1; }
@@ -137,16 +152,32 @@ class StageColumn(Vertical):
     }
     """
 
-    def __init__(self, stage: StageInfo, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        stage: StageInfo,
+        *,
+        totals: ColumnTotals | None = None,
+        currency: str = "USD",
+        page: CardPage | None = None,
+        width: int | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.stage = stage
+        # Built with its data and width, so a board appears in one layout pass.
+        self._totals = totals or ColumnTotals()
+        self._currency = currency
+        self._page = page
+        if width is not None:
+            self.styles.width = width
         self.set_class(stage.is_closed, "-closed")
+        self.set_class(self._totals.count == 0, "-empty")
 
     def compose(self) -> ComposeResult:
         """Header, the empty-column hint, then the cards."""
-        yield Static(self._header(ColumnTotals(), "USD"), classes="stage-header")
+        yield Static(self._header(self._totals, self._currency), classes="stage-header")
         yield Static("No deals in this stage", classes="stage-empty", markup=False)
-        yield DealList()
+        yield DealList(self._page)
 
     @property
     def deals(self) -> DealList:

@@ -1,0 +1,60 @@
+"""The `crm` command as a user runs it (in a subprocess, with its own data directory)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_migration import make_v1_database
+
+
+def crm(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRM_DATA_DIR": str(home / "data"), "CRM_CONFIG_DIR": str(home / "config")}
+    env.pop("CRM_DB_URL", None)
+    return subprocess.run([sys.executable, "-m", "crm_tui", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_demo_creates_its_workspace_once(tmp_path: Path) -> None:
+    first = crm("demo", "--no-open", "--deals", "120", home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "120 deals" in first.stderr
+    demo_db = tmp_path / "data" / "demo.sqlite3"
+    with sqlite3.connect(demo_db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM deal").fetchone() == (120,)
+    again = crm("demo", "--no-open", home=tmp_path)
+    assert again.returncode == 0 and "filling" not in again.stderr
+    info = crm("--db", str(demo_db), "db", "info", home=tmp_path)
+    assert "deals: 120" in info.stdout and "schema version: 2" in info.stdout
+
+
+def test_db_upgrade_and_backup(tmp_path: Path) -> None:
+    from crm_tui import db
+
+    old = tmp_path / "old.sqlite3"
+    make_v1_database(db.parse_target(str(old)))
+    upgraded = crm("--db", str(old), "db", "upgrade", home=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "from version 1 to 2" in upgraded.stdout
+    backups = list((tmp_path / "data" / "backups").glob("old-*-before-v2.sqlite3"))
+    assert len(backups) == 1
+    saved = crm("--db", str(old), "db", "backup", str(tmp_path / "mine.sqlite3"), home=tmp_path)
+    assert saved.returncode == 0 and (tmp_path / "mine.sqlite3").exists()
+    with sqlite3.connect(tmp_path / "mine.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM stage_change").fetchone() == (40,)
+
+
+def test_errors_are_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("currency = 'EURO'\n")
+    result = crm("db", "info", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("crm: ") and "currency" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_and_keys_listings(tmp_path: Path) -> None:
+    assert "busy_timeout = 10.0" in crm("config", home=tmp_path).stdout
+    keys = crm("keys", home=tmp_path).stdout
+    assert "board.move_next" in keys and "shift+right,L" in keys
