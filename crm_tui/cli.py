@@ -172,6 +172,7 @@ def _progress_printer() -> Callable[[str, int, int], None] | None:
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
     from crm_tui import clock, db
+    from crm_tui.db import DatabaseError
     from crm_tui.services import schema
     from crm_tui.services.workspace import resolve_target, workspace_stats
 
@@ -183,6 +184,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         db.backup(target, path)
         print(f"backed up {target.describe()} to {path}")
         return 0
+    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
+        raise DatabaseError(f"there is no database at {target.describe()}")
     db.connect(target, busy_timeout=settings.busy_timeout)
     if args.db_command == "upgrade":
         report = schema.upgrade(
@@ -225,11 +228,10 @@ def _show_config(settings: Settings) -> int:
 def _show_keys() -> int:
     from crm_tui.app import CrmApp
     from crm_tui.screens.board import BoardScreen
-    from crm_tui.screens.lost_reason import LostReasonScreen
-    from crm_tui.screens.pipeline_picker import PipelinePickerScreen
+    from crm_tui.screens.choice import ChoiceScreen
     from crm_tui.widgets.stage_column import DealList
 
-    for owner in (CrmApp, BoardScreen, DealList, LostReasonScreen, PipelinePickerScreen):
+    for owner in (CrmApp, BoardScreen, DealList, ChoiceScreen):
         for binding in owner.BINDINGS:
             if getattr(binding, "id", None):
                 print(f"{binding.id:28} {binding.key:22} {binding.description}")

@@ -5,7 +5,7 @@ Timestamps are stored as naive UTC datetimes on every back end and shown in loca
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 _frozen: datetime | None = None
 
@@ -17,17 +17,7 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def today() -> date:
-    """Today's date in UTC."""
-    return now().date()
-
-
 def freeze(moment: datetime | None) -> None:
     """Pin `now()` to `moment` (naive UTC), or unpin it with None. For tests and benchmarks."""
     global _frozen
     _frozen = moment
-
-
-def to_local(moment: datetime) -> datetime:
-    """Convert a stored naive UTC datetime to the local time zone for display."""
-    return moment.replace(tzinfo=UTC).astimezone()

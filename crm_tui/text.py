@@ -51,11 +51,3 @@ def find_forbidden_character(value: str, *, multiline: bool = False) -> str | No
     name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "control character").lower()
     return f"{name} (U+{ord(char):04X})"
 
-
-def clip(text: str, width: int) -> str:
-    """Cut `text` to `width` characters, ending with an ellipsis when it was longer."""
-    if width <= 0:
-        return ""
-    if len(text) <= width:
-        return text
-    return text[: max(width - 1, 0)] + "…"

@@ -9,8 +9,7 @@ import pytest
 from crm_tui import db
 from crm_tui.app import CrmApp
 from crm_tui.models import Deal, Event, StageChange, database
-from crm_tui.screens.lost_reason import LostReasonScreen
-from crm_tui.screens.pipeline_picker import PipelinePickerScreen
+from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.services import deals, records
 from crm_tui.services.board import PAGE_SIZE
 from crm_tui.services.context import Context
@@ -95,7 +94,7 @@ async def test_moving_into_lost_asks_why_and_esc_changes_nothing(app: CrmApp, id
         assert focus(pilot) == ("Closed Won", "Umbrella licences")
         await pilot.press("shift+right")
         await pilot.pause(0.2)
-        assert isinstance(pilot.app.screen, LostReasonScreen)
+        assert isinstance(pilot.app.screen, ChoiceScreen)
         await pilot.press("escape")
         await settle(pilot)
         assert Deal.get_by_id(ids["umbrella"]).stage_id == stage_named("Closed Won")
@@ -132,7 +131,7 @@ async def test_p_picks_another_pipeline(app: CrmApp, ids: dict[str, int]) -> Non
         await settle(pilot)
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert isinstance(pilot.app.screen, PipelinePickerScreen)
+        assert isinstance(pilot.app.screen, ChoiceScreen)
         await pilot.press("down", "enter")
         await settle(pilot)
         assert board(pilot).pipeline.id == ids["partners"]
@@ -208,3 +207,31 @@ async def test_long_columns_load_page_by_page(app: CrmApp, sqlite_workspace: Wor
         await pilot.press("end")
         assert deal_list.current is not None and deal_list.current.title == "Lead deal 000"
         assert "95 deals" in column(pilot, stage).query_one(".stage-header").render().plain
+
+
+async def test_keys_can_be_remapped_by_binding_id(sqlite_workspace: Workspace, ids: dict[str, int]) -> None:
+    app = CrmApp(make_app(sqlite_workspace.ctx).session, keymap={"board.move_next": "ctrl+right"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("L")  # no longer bound
+        await settle(pilot)
+        assert Deal.get_by_id(ids["globex"]).stage_id == stage_named("Qualification")
+        await pilot.press("ctrl+right")
+        await settle(pilot)
+        assert Deal.get_by_id(ids["globex"]).stage_id == stage_named("Writing Proposal")
+    app.session.close()
+
+
+async def test_an_empty_workspace_says_what_to_do(tmp_path) -> None:  # noqa: ANN001
+    from crm_tui.config import Settings
+    from crm_tui.db import parse_target
+    from crm_tui.services.workspace import open_workspace
+
+    empty = open_workspace(parse_target(str(tmp_path / "empty.sqlite3")), Settings(), login="zoe")
+    app = make_app(empty.ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "no deals yet · run crm demo" in board(pilot).query_one("#board-summary").render().plain
+        assert len(board(pilot)._columns()) == 9
+    app.session.close()
+    db.close()

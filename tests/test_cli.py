@@ -54,6 +54,14 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("crm: ") and "currency" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_maintenance_commands_never_create_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "crm.sqlite3"
+    for action in ("info", "upgrade"):
+        result = crm("--db", str(missing), "db", action, home=tmp_path)
+        assert result.returncode == 2 and "there is no database at" in result.stderr
+    assert not missing.parent.exists()
+
+
 def test_config_and_keys_listings(tmp_path: Path) -> None:
     assert "busy_timeout = 10.0" in crm("config", home=tmp_path).stdout
     keys = crm("keys", home=tmp_path).stdout

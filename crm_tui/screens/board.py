@@ -15,8 +15,7 @@ from textual.widgets import Footer, Static
 
 from crm_tui.money import format_money
 from crm_tui.screens.base import DataChanged, session_of
-from crm_tui.screens.lost_reason import LostReasonScreen
-from crm_tui.screens.pipeline_picker import PipelinePickerScreen
+from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.services import board as board_service
 from crm_tui.services import deals, workspace_settings
 from crm_tui.services.board import Board, ColumnTotals, PipelineInfo
@@ -145,6 +144,16 @@ class BoardScreen(Screen[None]):
         count = sum(self._totals[i].count for i in open_ids if i in self._totals)
         total = sum(self._totals[i].total.get(self.currency, 0) for i in open_ids if i in self._totals)
         weighted = sum(self._totals[i].weighted.get(self.currency, 0) for i in open_ids if i in self._totals)
+        if not any(totals.count for totals in self._totals.values()):
+            self.query_one("#board-summary", Static).update(
+                Content.assemble(
+                    (safe_text(self.pipeline.name), "bold"),
+                    ("  no deals yet · run ", "$text-muted"),
+                    ("crm demo", "bold"),
+                    (" to explore a sample workspace", "$text-muted"),
+                )
+            )
+            return
         self.query_one("#board-summary", Static).update(
             Content.assemble(
                 (safe_text(self.pipeline.name), "bold"),
@@ -262,9 +271,13 @@ class BoardScreen(Screen[None]):
             reason: str | None = None
             if target.kind == "lost":
                 reasons = await session.call(workspace_settings.lost_reasons)
-                reason = await self.app.push_screen_wait(LostReasonScreen(card.title, reasons))
-                if reason is None:
+                question = Content.assemble("Why was ", (safe_text(card.title), "bold"), " lost?")
+                choice = await self.app.push_screen_wait(
+                    ChoiceScreen(question, [Content(safe_text(r)) for r in reasons], tone="error")
+                )
+                if choice is None:
                     return
+                reason = reasons[choice]
             try:
                 await session.call(
                     deals.move_deal, session.ctx, card.id, target.id, from_stage_id=card.stage_id, lost_reason=reason
@@ -295,11 +308,14 @@ class BoardScreen(Screen[None]):
     @work(group="board-pick")
     async def _pick_pipeline(self) -> None:
         pipelines = await session_of(self).call(board_service.list_pipelines)
-        chosen = await self.app.push_screen_wait(
-            PipelinePickerScreen(pipelines, self.pipeline.id if self.pipeline else None)
-        )
+        current = next((i for i, p in enumerate(pipelines) if self.pipeline and p.id == self.pipeline.id), 0)
+        choices = [
+            Content.assemble((safe_text(p.name), "bold" if i == current else ""), (f"  {len(p.stages)} stages", "$text-muted"))
+            for i, p in enumerate(pipelines)
+        ]
+        chosen = await self.app.push_screen_wait(ChoiceScreen(Content.styled("Show pipeline", "bold"), choices, current=current))
         if chosen is not None:
-            self.show_pipeline(chosen)
+            self.show_pipeline(pipelines[chosen].id)
 
     def show_pipeline(self, pipeline_id: int) -> None:
         """Switch the board to `pipeline_id`."""
