@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crm_tui.services.migrations import CURRENT_VERSION
 from tests.test_migration import make_v1_database
 
 
@@ -27,7 +28,7 @@ def test_demo_creates_its_workspace_once(tmp_path: Path) -> None:
     again = crm("demo", "--no-open", home=tmp_path)
     assert again.returncode == 0 and "filling" not in again.stderr
     info = crm("--db", str(demo_db), "db", "info", home=tmp_path)
-    assert "deals: 120" in info.stdout and "schema version: 2" in info.stdout
+    assert "deals: 120" in info.stdout and f"schema version: {CURRENT_VERSION}" in info.stdout
 
 
 def test_db_upgrade_and_backup(tmp_path: Path) -> None:
@@ -37,8 +38,8 @@ def test_db_upgrade_and_backup(tmp_path: Path) -> None:
     make_v1_database(db.parse_target(str(old)))
     upgraded = crm("--db", str(old), "db", "upgrade", home=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "from version 1 to 2" in upgraded.stdout
-    backups = list((tmp_path / "data" / "backups").glob("old-*-before-v2.sqlite3"))
+    assert f"from version 1 to {CURRENT_VERSION}" in upgraded.stdout
+    backups = list((tmp_path / "data" / "backups").glob(f"old-*-before-v{CURRENT_VERSION}.sqlite3"))
     assert len(backups) == 1
     saved = crm("--db", str(old), "db", "backup", str(tmp_path / "mine.sqlite3"), home=tmp_path)
     assert saved.returncode == 0 and (tmp_path / "mine.sqlite3").exists()

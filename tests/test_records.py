@@ -11,7 +11,7 @@ from crm_tui.models import Deal, Event
 from crm_tui.services import records
 from crm_tui.services.errors import NotFound, ServiceError, ValidationFailed
 from crm_tui.services.workspace import Workspace
-from tests.helpers import make_deal, stage_named
+from tests.helpers import make_deal, sales, stage_named
 
 
 def test_create_logs_and_publishes_once(workspace: Workspace) -> None:
@@ -101,9 +101,22 @@ def test_delete_hides_a_deal_and_restore_brings_it_back(workspace: Workspace) ->
 def test_a_stage_that_holds_deals_cannot_be_deleted(workspace: Workspace) -> None:
     make_deal(workspace.ctx, stage="Negotiation")
     stage = records.get("stage", stage_named("Negotiation"))
-    with pytest.raises(ServiceError, match="still in use"):
+    with pytest.raises(ServiceError, match="still holds 1 deal; move them"):
         records.delete(workspace.ctx, "stage", stage.id, version=stage.version)
     assert records.get("stage", stage.id)["name"] == "Negotiation"
+    pipeline = records.get("pipeline", stage["pipeline_id"])
+    with pytest.raises(ServiceError, match="pipeline still holds 1 deal"):
+        records.delete(workspace.ctx, "pipeline", pipeline.id, version=pipeline.version)
+
+
+def test_an_empty_stage_is_archived_and_its_name_can_be_reused(workspace: Workspace) -> None:
+    stage = records.get("stage", stage_named("N/A"))
+    records.delete(workspace.ctx, "stage", stage.id, version=stage.version)
+    assert "N/A" not in [s.name for s in sales().stages]
+    with pytest.raises(NotFound):
+        records.get("stage", stage.id)
+    again = records.create(workspace.ctx, "stage", {"pipeline_id": stage["pipeline_id"], "name": "N/A", "kind": "closed"})
+    assert again.id != stage.id
 
 
 @pytest.mark.parametrize(

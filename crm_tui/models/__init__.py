@@ -6,7 +6,7 @@ from crm_tui.models.base import BaseModel, JSONField, SoftDeleteModel, Versioned
 from crm_tui.models.custom import FIELD_TYPES, CustomField, CustomValue
 from crm_tui.models.log import Event
 from crm_tui.models.meta import WorkspaceSetting
-from crm_tui.models.people import ROLES, User
+from crm_tui.models.people import ROLES, User, UserPreference
 from crm_tui.models.pipeline import STAGE_KINDS, Deal, Pipeline, Stage, StageChange
 from crm_tui.models.records import LEAD_STATUSES, Company, Contact, Lead
 from crm_tui.models.tags import CompanyTag, ContactTag, DealTag, LeadTag, Tag
@@ -15,6 +15,7 @@ from crm_tui.models.views import SavedView
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceSetting,
     User,
+    UserPreference,
     Company,
     Contact,
     Lead,
@@ -46,6 +47,6 @@ __all__ = [
     "Appointment", "AppointmentAttendee", "AutomationRule", "AutomationRun", "BaseModel",
     "Company", "CompanyTag", "Contact", "ContactTag", "CustomField", "CustomValue", "Deal",
     "DealTag", "Event", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",
-    "SavedView", "SoftDeleteModel", "Stage", "StageChange", "Tag", "Task", "User",
+    "SavedView", "SoftDeleteModel", "Stage", "StageChange", "Tag", "Task", "User", "UserPreference",
     "VersionedModel", "WorkspaceSetting", "database",
 ]  # fmt: skip

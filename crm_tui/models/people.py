@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField
+from peewee import BooleanField, CharField, ForeignKeyField
 
-from crm_tui.models.base import VersionedModel
+from crm_tui.models.base import BaseModel, JSONField, VersionedModel
 
 ROLES = ("member", "manager", "admin")
 
@@ -20,3 +20,14 @@ class User(VersionedModel):
 
     class Meta:
         table_name = "crm_user"  # "user" is reserved in PostgreSQL
+
+
+class UserPreference(BaseModel):
+    """Something one user's screens remember (the board's pipeline, collapsed columns, ...)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField()
+    value = JSONField(null=True)
+
+    class Meta:
+        indexes = ((("user", "key"), True),)

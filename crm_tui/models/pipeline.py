@@ -14,7 +14,7 @@ from peewee import (
 )
 
 from crm_tui import clock
-from crm_tui.models.base import BaseModel, SoftDeleteModel, VersionedModel
+from crm_tui.models.base import BaseModel, SoftDeleteModel
 from crm_tui.models.people import User
 from crm_tui.models.records import Company, Contact
 
@@ -22,15 +22,20 @@ STAGE_KINDS = ("open", "won", "lost", "closed")
 """`closed` is closed-other: neither won nor lost (e.g. N/A)."""
 
 
-class Pipeline(VersionedModel):
-    """A sales process: an ordered set of stages."""
+class Pipeline(SoftDeleteModel):
+    """A sales process: an ordered set of stages. Deleting one archives it, so the stage history
+    of its deals keeps its names."""
 
-    name = CharField(unique=True)
+    name = CharField()
     position = IntegerField(default=0)
 
 
-class Stage(VersionedModel):
-    """A step of a pipeline with the probability that a deal in it is won."""
+Pipeline.add_index(Pipeline.index(Pipeline.name, unique=True, name="pipeline_live_name").where(SQL("deleted_at IS NULL")))
+
+
+class Stage(SoftDeleteModel):
+    """A step of a pipeline with the probability that a deal in it is won. Deleting one archives
+    it (after its deals have moved elsewhere), so history keeps its name."""
 
     pipeline = ForeignKeyField(Pipeline, backref="stages", on_delete="CASCADE")
     name = CharField()
@@ -40,7 +45,12 @@ class Stage(VersionedModel):
     rot_days = IntegerField(null=True)
 
     class Meta:
-        indexes = ((("pipeline", "position"), False), (("pipeline", "name"), True))
+        indexes = ((("pipeline", "position"), False),)
+
+
+Stage.add_index(
+    Stage.index(Stage.pipeline, Stage.name, unique=True, name="stage_live_name").where(SQL("deleted_at IS NULL"))
+)
 
 
 class Deal(SoftDeleteModel):

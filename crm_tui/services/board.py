@@ -105,13 +105,13 @@ class Board:
 def list_pipelines() -> list[PipelineInfo]:
     """All pipelines with their stages, in display order."""
     stages: dict[int, list[StageInfo]] = {}
-    for stage in Stage.select().order_by(Stage.pipeline, Stage.position, Stage.id):
+    for stage in Stage.select().where(Stage.deleted_at.is_null()).order_by(Stage.pipeline, Stage.position, Stage.id):
         stages.setdefault(stage.pipeline_id, []).append(
             StageInfo(stage.id, stage.name, stage.position, stage.probability, stage.kind, stage.rot_days)
         )
     return [
         PipelineInfo(pipeline.id, pipeline.name, tuple(stages.get(pipeline.id, ())))
-        for pipeline in Pipeline.select().order_by(Pipeline.position, Pipeline.id)
+        for pipeline in Pipeline.select().where(Pipeline.deleted_at.is_null()).order_by(Pipeline.position, Pipeline.id)
     ]
 
 

@@ -18,7 +18,7 @@ def defaults(data: dict[str, Any]) -> dict[str, Any]:
 
 def before_insert(tx: Txn, values: dict[str, Any]) -> dict[str, Any]:
     """Check the stage, derive the pipeline, and return the columns set by the system."""
-    stage = Stage.get_or_none(Stage.id == values["stage_id"])
+    stage = Stage.get_or_none(Stage.id == values["stage_id"], Stage.deleted_at.is_null())
     if stage is None:
         raise ValidationFailed("Deal", {"stage_id": f"no stage #{values['stage_id']}"})
     if values.get("pipeline_id") not in (None, stage.pipeline_id):

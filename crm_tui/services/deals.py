@@ -33,7 +33,7 @@ def move_deal(
         deal = Deal.get_or_none(Deal.id == deal_id, Deal.deleted_at.is_null())
         if deal is None:
             raise NotFound("Deal", deal_id)
-        target = Stage.get_or_none(Stage.id == to_stage_id)
+        target = Stage.get_or_none(Stage.id == to_stage_id, Stage.deleted_at.is_null())
         if target is None:
             raise ValidationFailed("Deal", {"stage_id": f"no stage #{to_stage_id}"})
         if deal.stage_id != from_stage_id:

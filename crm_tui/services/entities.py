@@ -28,7 +28,7 @@ from crm_tui.models import (
     VersionedModel,
 )
 from crm_tui.schemas import records as schemas
-from crm_tui.services import deal_rules
+from crm_tui.services import deal_rules, pipeline_rules
 
 @dataclass(frozen=True)
 class EntitySpec:
@@ -44,6 +44,8 @@ class EntitySpec:
     defaults: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     before_insert: Callable[..., dict[str, Any]] | None = None
     after_insert: Callable[..., None] | None = None
+    before_delete: Callable[..., None] | None = None
+    """Called as (tx, record_id) before a delete; raises to refuse it."""
 
     @property
     def soft_delete(self) -> bool:
@@ -74,7 +76,9 @@ _SPECS = [
     EntitySpec("company", "Company", Company, schemas.CompanyIn, ("name",)),
     EntitySpec("contact", "Contact", Contact, schemas.ContactIn, ("first_name", "last_name")),
     EntitySpec("lead", "Lead", Lead, schemas.LeadIn, ("first_name", "last_name", "company_name")),
-    EntitySpec("pipeline", "Pipeline", Pipeline, schemas.PipelineIn, ("name",)),
+    EntitySpec(
+        "pipeline", "Pipeline", Pipeline, schemas.PipelineIn, ("name",), before_delete=pipeline_rules.before_pipeline_delete
+    ),
     EntitySpec(
         "stage",
         "Stage",
@@ -82,6 +86,7 @@ _SPECS = [
         schemas.StageIn,
         ("name",),
         fixed_on_update={"pipeline_id": "a stage cannot move to another pipeline"},
+        before_delete=pipeline_rules.before_stage_delete,
     ),
     EntitySpec(
         "deal",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import SQL, CharField, IntegerField, SmallIntegerField
+from peewee import SQL, BigAutoField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
 
@@ -39,7 +39,43 @@ def _to_v2(migrator: SchemaMigrator) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2}
+def _to_v3(migrator: SchemaMigrator) -> None:
+    """v3: pipelines and stages are archived instead of erased (their names stay unique among the
+    live ones only), and each user keeps preferences."""
+
+    class _User(Model):  # frozen: only what the new table refers to
+        id = BigAutoField()
+
+        class Meta:
+            table_name = "crm_user"
+
+    class UserPreference(Model):  # frozen: the table as v3 creates it
+        id = BigAutoField()
+        user = ForeignKeyField(_User, on_delete="CASCADE")
+        key = CharField()
+        value = TextField(null=True)
+
+        class Meta:
+            table_name = "user_preference"
+            legacy_table_names = False  # index names as the models make them
+            indexes = ((("user", "key"), True),)
+
+    UserPreference._meta.set_database(migrator.database)
+    _User._meta.set_database(migrator.database)
+    UserPreference.create_table(safe=False)
+    migrate(
+        migrator.add_column("pipeline", "deleted_at", DateTimeField(null=True)),
+        migrator.add_column("stage", "deleted_at", DateTimeField(null=True)),
+        migrator.drop_index("pipeline", "pipeline_name"),
+        migrator.add_index("pipeline", ("name",), unique=True, where=SQL("deleted_at IS NULL"), name="pipeline_live_name"),
+        migrator.drop_index("stage", "stage_pipeline_id_name"),
+        migrator.add_index(
+            "stage", ("pipeline_id", "name"), unique=True, where=SQL("deleted_at IS NULL"), name="stage_live_name"
+        ),
+    )
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3}
 """Version number -> the step that brings the previous version to it."""
 
 CURRENT_VERSION = max(MIGRATIONS)

@@ -185,6 +185,8 @@ def delete(ctx: Context, entity: str, record_id: int, *, version: int) -> None:
         values = _values(spec, row)
         if row.version != version:
             raise _conflict(spec, record_id, {}, version)
+        if spec.before_delete is not None:
+            spec.before_delete(tx, record_id)
         if spec.soft_delete:
             model = spec.model
             model.update({model.deleted_at: tx.now, model.version: version + 1}).where(

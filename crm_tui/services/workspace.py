@@ -45,7 +45,7 @@ def open_workspace(target: Target, settings: Settings, *, login: str | None = No
 
 def workspace_stats() -> dict[str, int]:
     """How many records of each main kind the workspace holds (deleted ones excluded)."""
-    counts = {"users": User.select().count(), "pipelines": Pipeline.select().count()}
+    counts = {"users": User.select().count(), "pipelines": Pipeline.select().where(Pipeline.deleted_at.is_null()).count()}
     for label, model in (("companies", Company), ("contacts", Contact), ("leads", Lead), ("deals", Deal)):
         counts[label] = model.select().where(model.deleted_at.is_null()).count()
     counts |= {"tasks": Task.select().count(), "notes": Note.select().count(), "events": Event.select().count()}
