@@ -3,14 +3,26 @@ the event bus to the screens."""
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+
+from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from crm_tui.events import DomainEvent
 from crm_tui.screens.base import DataChanged
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
+from crm_tui.services import changes
 from crm_tui.services.session import Session
+from crm_tui.text import safe_text
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+"""How often the event log is read for changes made elsewhere."""
 
 
 class CrmApp(App[None]):
@@ -35,19 +47,36 @@ class CrmApp(App[None]):
     ) -> None:
         super().__init__()
         self.session = session
+        self._own_txns: deque[str] = deque(maxlen=2000)
+        self._last_event_id: int | None = None
         self._wanted_theme = theme
         self._wanted_keymap = dict(keymap or {})
         self.animation_level = animations  # type: ignore[assignment]
         self._unsubscribe = session.ctx.bus.subscribe(DomainEvent, self._relay)
 
+    @property
+    def keymap(self) -> dict[str, str]:
+        """The user's remapped keys (binding id -> keys)."""
+        return dict(self._wanted_keymap)
+
     def on_mount(self) -> None:
-        """Apply the user's theme and keymap."""
+        """Apply the user's theme and keymap; start watching the event log for others' changes."""
+        self.set_interval(POLL_SECONDS, self._poll_changes)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
             self.notify(f"Unknown theme in config: {self._wanted_theme}", severity="warning", markup=False)
         if self._wanted_keymap:
             self.set_keymap(self._wanted_keymap)
+            known = {b.id for owner in binding_owners() for b in owner.BINDINGS if getattr(b, "id", None)}
+            unknown = sorted(set(self._wanted_keymap) - known)
+            if unknown:
+                self.notify(
+                    f"Unknown binding ids in your keymap (see crm keys): {', '.join(unknown)}",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
 
     def on_unmount(self) -> None:
         """Stop listening to the bus."""
@@ -56,9 +85,53 @@ class CrmApp(App[None]):
     def _relay(self, event: DomainEvent) -> None:
         # Called on whatever thread published (usually the database thread): post_message is
         # thread-safe and hands the event to the app's own loop.
+        self._own_txns.append(event.txn)
         self.post_message(DataChanged(event))
+
+    @work(exclusive=True, group="app-poll", exit_on_error=False)
+    async def _poll_changes(self) -> None:
+        """Changes other processes wrote to the event log reach every screen within a second."""
+        if self._last_event_id is None:
+            self._last_event_id = await self.session.call(changes.latest_event_id)
+            return
+        rows = await self.session.call(changes.changes_since, self._last_event_id)
+        if not rows:
+            return
+        self._last_event_id = rows[-1].id
+        own = set(self._own_txns)
+        if any(row.txn not in own for row in rows):
+            for screen in self.screen_stack:
+                screen.post_message(DataChanged(None))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A screen's background job failed: keep the app running, say so, log the details."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            self.notify(
+                f"{safe_text(error)} (details in crm.log)", title="Something went wrong", severity="error", markup=False
+            )
 
     def on_data_changed(self, message: DataChanged) -> None:
         """Hand a workspace change to every open screen."""
         for screen in self.screen_stack:
             screen.post_message(DataChanged(message.event))
+
+
+def binding_owners() -> list[type]:
+    """Every class whose BINDINGS users can remap, in the order `crm keys` lists them."""
+    from crm_tui.screens.choice import ChoiceScreen
+    from crm_tui.screens.confirm import ConfirmScreen
+    from crm_tui.screens.deal_detail import DealDetailScreen
+    from crm_tui.screens.deal_form import DealFormScreen
+    from crm_tui.screens.filters import FilterScreen
+    from crm_tui.screens.keys import KeysScreen
+    from crm_tui.screens.pipelines import PipelinesScreen
+    from crm_tui.screens.stage_form import StageFormScreen
+    from crm_tui.screens.text_prompt import TextPromptScreen
+    from crm_tui.widgets.card_list import CardList
+
+    return [
+        CrmApp, BoardScreen, CardList, DealDetailScreen, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
+        TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen,
+    ]  # fmt: skip

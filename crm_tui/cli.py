@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="open the demo workspace (created with sample data on first use)")
-    demo.add_argument("--reset", action="store_true", help="throw the demo database away and make a new one")
+    demo.add_argument("--db", dest="demo_db", metavar="DB", help="make or open the demo workspace here instead")
+    demo.add_argument("--reset", action="store_true", help="throw the demo workspace away and make a new one")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
     demo.add_argument("--deals", type=int, help="number of deals (companies, contacts and leads scale with it)")
     demo.add_argument("--companies", type=int, help="number of companies")
@@ -61,17 +64,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `crm` command."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `crm keys | head` ends quietly
     args = _parser().parse_args(argv)
     from crm_tui.config import ConfigError, load_settings
     from crm_tui.db import DatabaseError
     from crm_tui.services.errors import ServiceError
 
     try:
-        settings = load_settings()
         if args.command == "config":
-            return _show_config(settings)
+            return _show_config()
+        settings = load_settings()
         if args.command == "keys":
-            return _show_keys()
+            return _show_keys(settings.keymap)
         if args.command == "db":
             return _db(args, settings)
         if args.command == "demo":
@@ -112,7 +117,7 @@ def _run_app(workspace: Workspace, settings: Settings) -> int:
     )
     db.close()  # the app works on its own database thread
     session = Session(workspace.ctx, where=workspace.target.describe())
-    session.preload("board", board.load_board)  # read while Textual is being imported
+    session.preload("board", partial(board.open_board, workspace.ctx.user_id))  # read while Textual is imported
 
     from crm_tui.app import CrmApp
 
@@ -135,12 +140,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from crm_tui.db import DatabaseError, parse_target
     from crm_tui.services import demo
 
-    target = parse_target(args.db) if args.db else parse_target(str(locations.demo_database()))
+    chosen = args.demo_db or args.db
+    target = parse_target(chosen) if chosen else parse_target(str(locations.demo_database()))
     if args.reset:
-        if target.kind != "sqlite" or target.path is None:
-            raise DatabaseError("--reset only removes SQLite demo files; drop the PostgreSQL database yourself")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{target.path}{suffix}").unlink(missing_ok=True)
+        _reset_demo(target)
     workspace = _open(target, settings, args.user)
     if demo.is_empty():
         sizes = demo.DemoSizes()
@@ -154,10 +157,31 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"crm: filling the demo workspace ({sizes.deals:,} deals)…", file=sys.stderr)
         counts = demo.generate(workspace.ctx, sizes, seed=args.seed, progress=_progress_printer())
-        print("\r\033[K" + "crm: made " + ", ".join(f"{n:,} {name}" for name, n in counts.items()), file=sys.stderr)
+        erase = "\r\033[K" if sys.stderr.isatty() else ""
+        print(erase + "crm: made " + ", ".join(f"{n:,} {name}" for name, n in counts.items()), file=sys.stderr)
     if args.no_open:
         return 0
     return _run_app(workspace, settings)
+
+
+def _reset_demo(target: Target) -> None:
+    """Remove a demo workspace's files; anything that is not a demo workspace is refused."""
+    from crm_tui.db import DatabaseError
+
+    if target.kind != "sqlite" or target.path is None:
+        raise DatabaseError("--reset only removes SQLite demo files; drop the PostgreSQL database yourself")
+    if target.path.exists() and target.path != locations.demo_database():
+        import sqlite3
+
+        try:
+            with sqlite3.connect(f"file:{target.path}?mode=ro", uri=True) as conn:
+                marked = conn.execute("SELECT 1 FROM workspace_setting WHERE key = 'demo'").fetchone()
+        except sqlite3.Error:
+            marked = None
+        if not marked:
+            raise DatabaseError(f"{target.path} is not a demo workspace; --reset only throws demo workspaces away")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target.path}{suffix}").unlink(missing_ok=True)
 
 
 def _progress_printer() -> Callable[[str, int, int], None] | None:
@@ -180,7 +204,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     if args.db_command == "backup":
         stem = target.path.stem if target.path else "postgresql"
         suffix = ".sqlite3" if target.kind == "sqlite" else ".pgdump"
-        path = args.path or locations.backups_dir() / f"{stem}-{clock.now():%Y%m%dT%H%M%S}-manual{suffix}"
+        path = args.path or locations.backups_dir() / f"{stem}-{clock.now():%Y%m%dT%H%M%S%f}-manual{suffix}"
         db.backup(target, path)
         print(f"backed up {target.describe()} to {path}")
         return 0
@@ -215,9 +239,16 @@ def _toml(value: Any) -> str:
     return json.dumps(value)
 
 
-def _show_config(settings: Settings) -> int:
+def _show_config() -> int:
+    from crm_tui.config import ConfigError, Settings, load_settings
+
     print(f"# config file: {locations.config_file()}")
     print(f"# data directory: {locations.data_dir()}")
+    try:
+        settings = load_settings()
+    except ConfigError as error:  # this is where people come to fix the file: show it anyway
+        print(f"# THE FILE HAS AN ERROR, so these are the defaults: {error}")
+        settings = Settings()
     for name, field in type(settings).model_fields.items():
         print(f"\n# {field.description}")
         value = getattr(settings, name)
@@ -225,14 +256,17 @@ def _show_config(settings: Settings) -> int:
     return 0
 
 
-def _show_keys() -> int:
-    from crm_tui.app import CrmApp
-    from crm_tui.screens.board import BoardScreen
-    from crm_tui.screens.choice import ChoiceScreen
-    from crm_tui.widgets.stage_column import DealList
+def _show_keys(keymap: dict[str, str]) -> int:
+    from crm_tui.app import binding_owners
 
-    for owner in (CrmApp, BoardScreen, DealList, ChoiceScreen):
+    known = {binding.id for owner in binding_owners() for binding in owner.BINDINGS if getattr(binding, "id", None)}
+    print(f"{'binding id':32} {'keys':24} does")
+    for owner in binding_owners():
         for binding in owner.BINDINGS:
             if getattr(binding, "id", None):
-                print(f"{binding.id:28} {binding.key:22} {binding.description}")
+                keys = keymap.get(binding.id, binding.key)
+                mark = " (remapped)" if binding.id in keymap else ""
+                print(f"{binding.id:32} {keys:24} {binding.description}{mark}")
+    for unknown in sorted(set(keymap) - known):
+        print(f"{unknown:32} {keymap[unknown]:24} UNKNOWN binding id in your keymap: it does nothing")
     return 0

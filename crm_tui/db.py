@@ -8,6 +8,7 @@ several processes writing at once wait for each other instead of failing with "d
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -65,12 +66,22 @@ def parse_target(text: str | Path) -> Target:
     return Target("sqlite", path=Path(text).expanduser())
 
 
-def connect(target: Target, *, busy_timeout: float = 10.0) -> Database:
-    """Open `target`, bind the models to it and return the Peewee database."""
+def connect(target: Target, *, busy_timeout: float = 10.0, create_directory: bool = False) -> Database:
+    """Open `target`, bind the models to it and return the Peewee database.
+
+    A SQLite file is created if missing, but its directory only with `create_directory` (for the
+    default locations): a mistyped --db path is reported rather than quietly made.
+    """
     db: Database
     if target.kind == "sqlite":
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if create_directory:
+            try:
+                target.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"cannot create {target.path.parent}: {error.strerror}") from error
+        elif not target.path.parent.is_dir():
+            raise DatabaseError(f"the directory {target.path.parent} does not exist")
         db = SqliteDatabase(
             str(target.path),
             pragmas={
@@ -111,18 +122,27 @@ def backup(target: Target, destination: Path) -> Path:
     SQLite uses the online backup API (never a file copy of a live WAL database); PostgreSQL uses
     `pg_dump --format=custom`.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():
+        raise DatabaseError(f"{destination} already exists; a backup never overwrites a file, choose another name")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseError(f"cannot create {destination.parent}: {error.strerror}") from error
     if target.kind == "sqlite":
         assert target.path is not None
         if not target.path.exists():
             raise DatabaseError(f"{target.path} does not exist")
-        source = sqlite3.connect(f"file:{target.path}?mode=ro", uri=True)
-        copy = sqlite3.connect(str(destination))
         try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+            source = sqlite3.connect(f"file:{target.path}?mode=ro", uri=True)
+            copy = sqlite3.connect(str(destination))
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+                source.close()
+        except (sqlite3.Error, OSError) as error:
+            destination.unlink(missing_ok=True)
+            raise DatabaseError(f"cannot back up to {destination}: {error}") from error
         return destination
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
@@ -130,11 +150,18 @@ def backup(target: Target, destination: Path) -> Path:
             "pg_dump is not on PATH, so PostgreSQL cannot be backed up; install the PostgreSQL "
             "client tools or back up by hand and pass --skip-backup"
         )
+    # The password goes through the environment: other users of the machine can read arguments.
+    parsed = urlparse(target.url or "")
+    environment = dict(os.environ)
+    if parsed.password:
+        environment["PGPASSWORD"] = unquote(parsed.password)
+        parsed = parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", "@", 1))
     result = subprocess.run(
-        [pg_dump, "--format=custom", f"--file={destination}", target.url or ""],
+        [pg_dump, "--format=custom", f"--file={destination}", parsed.geturl()],
         capture_output=True,
         text=True,
         check=False,
+        env=environment,
     )
     if result.returncode != 0:
         raise DatabaseError(f"pg_dump failed: {result.stderr.strip()}")

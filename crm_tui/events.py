@@ -26,6 +26,8 @@ class DomainEvent:
     event_id: int | None = None
     user_id: int | None = None
     at: datetime
+    txn: str = ""
+    """The token shared by the event-log rows of the transaction that caused it."""
 
 
 @dataclass(frozen=True, kw_only=True)

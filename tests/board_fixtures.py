@@ -59,13 +59,15 @@ def make_app(ctx: Context) -> CrmApp:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until the app has no running workers and no refresh waiting."""
+    """Wait until the app has no background work and no refresh waiting (dialogs waiting for the
+    user do not count)."""
     app = pilot.app
-    for _ in range(300):
+    for _ in range(400):
         await pilot.pause()
-        screen = app.screen
-        waiting = getattr(screen, "_refresh_timer", None) is not None
-        busy = any(not worker.is_finished for worker in app.workers)
+        waiting = any(getattr(screen, "_refresh_timer", None) is not None for screen in app.screen_stack)
+        busy = any(
+            not worker.is_finished and worker.group not in ("board-form", "app-poll") for worker in app.workers
+        )
         if not busy and not waiting:
             await pilot.pause()
             return
@@ -74,10 +76,8 @@ async def settle(pilot: Pilot) -> None:
 
 
 def board(pilot: Pilot) -> BoardScreen:
-    """The board screen."""
-    screen = pilot.app.screen
-    assert isinstance(screen, BoardScreen)
-    return screen
+    """The board screen (under any dialog)."""
+    return next(screen for screen in pilot.app.screen_stack if isinstance(screen, BoardScreen))
 
 
 def column(pilot: Pilot, stage_id: int) -> StageColumn:
@@ -86,13 +86,30 @@ def column(pilot: Pilot, stage_id: int) -> StageColumn:
 
 
 def focus(pilot: Pilot) -> tuple[str, str | None]:
-    """(focused stage name, focused deal title)."""
-    col = board(pilot)._focused_column()
-    assert col is not None
-    card = col.deals.current
+    """(focused stage name, selected deal title)."""
+    col = board(pilot).focused_column()
+    assert col is not None, "no column has the focus"
+    card = col.cards.current
     return col.stage.name, card.title if card else None
 
 
 def titles(pilot: Pilot, stage_id: int) -> list[str]:
     """The titles of a column's loaded cards, top to bottom."""
-    return [card.title for card in column(pilot, stage_id).deals.cards]
+    return [card.title for card in column(pilot, stage_id).cards.loaded_cards()]
+
+
+def header(pilot: Pilot, stage_id: int) -> str:
+    """A column header's text."""
+    return column(pilot, stage_id).query_one(".stage-header").render().plain
+
+
+async def type_into(pilot: Pilot, selector: str, text: str) -> None:
+    """Replace the value of the input `selector` on the top screen by typing `text`."""
+    from textual.widgets import Input
+
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    field.value = ""
+    await pilot.press(*text) if text else None
+    await pilot.pause()

@@ -11,10 +11,10 @@ from crm_tui.app import CrmApp
 from crm_tui.models import Deal, Event, StageChange, database
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.services import deals, records
-from crm_tui.services.board import PAGE_SIZE
+from crm_tui.services.board import WINDOW
 from crm_tui.services.context import Context
 from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import HOSTILE, board, column, fill, focus, make_app, settle, titles
+from tests.board_fixtures import HOSTILE, board, column, fill, focus, header, make_app, settle, titles
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
@@ -37,10 +37,10 @@ async def test_the_board_shows_each_stage_with_its_deals_and_totals(app: CrmApp)
         await settle(pilot)
         screen = board(pilot)
         assert [c.stage.name for c in screen._columns()][:3] == ["Unqualified", "Qualification", "Writing Proposal"]
-        qualification = column(pilot, stage_named("Qualification"))
         assert titles(pilot, stage_named("Qualification")) == ["Globex pilot", "Acme renewal"]  # newest arrival first
-        header = qualification.query_one(".stage-header").render().plain
-        assert "Qualification 20%" in header and "2 deals · $17.4k" in header
+        assert header(pilot, stage_named("Qualification")).split("\n") == [
+            "Qualification 20%", "2 deals · $17.4k", "weighted $3.48k"
+        ]
         summary = screen.query_one("#board-summary").render().plain
         # open: 12,400 + 5,000 + 20,000 = $37.4k; weighted: 20% and 20% and 70% of them = 2,480 + 1,000 + 14,000
         assert summary == "Sales  3 open · $37.4k · weighted $17.5k"
@@ -58,7 +58,7 @@ async def test_shift_right_moves_the_deal_and_the_focus_follows(app: CrmApp, ids
         assert Event.select().where(Event.kind == "deal.stage_changed", Event.record_id == ids["globex"]).count() == 1
         assert focus(pilot) == ("Writing Proposal", "Globex pilot")
         assert titles(pilot, stage_named("Qualification")) == ["Acme renewal"]
-        assert "1 deal · $5k" in column(pilot, stage_named("Writing Proposal")).query_one(".stage-header").render().plain
+        assert "1 deal · $5k" in header(pilot, stage_named("Writing Proposal"))
 
 
 async def test_L_and_H_move_on_and_back(app: CrmApp, ids: dict[str, int]) -> None:
@@ -112,16 +112,15 @@ async def test_moving_into_lost_asks_why_and_esc_changes_nothing(app: CrmApp, id
 async def test_record_text_is_shown_literally_and_never_runs(app: CrmApp, ids: dict[str, int]) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        qualification = column(pilot, stage_named("Qualification"))
-        acme_card = next(o for o in qualification.deals.options if o.id == str(ids["acme"]))
-        assert HOSTILE in acme_card.prompt.plain
+        acme = next(card for card in column(pilot, stage_named("Qualification")).cards.loaded_cards() if card.id == ids["acme"])
+        assert acme.company == HOSTILE
         board(pilot).show_pipeline(ids["partners"])
         await settle(pilot)
         assert board(pilot).query_one("#board-summary").render().plain.startswith(f"{HOSTILE} partners")
         intro = column(pilot, board(pilot).pipeline.stages[0].id)
-        rendered = [intro.deals.render_line(y).text for y in range(intro.deals.size.height)]
+        rendered = [intro.cards.render_line(y).text for y in range(intro.cards.size.height)]
         assert any(HOSTILE in line for line in rendered), rendered  # drawn, character for character
-        await pilot.click(intro.deals, offset=(10, 1))  # on the company line: a live [@click] would quit
+        await pilot.click(intro.cards, offset=(10, 1))  # on the company line: a live [@click] would quit
         await settle(pilot)
         assert pilot.app.is_running
 
@@ -177,7 +176,7 @@ async def test_a_deal_moved_by_someone_else_meanwhile_is_not_moved(app: CrmApp, 
         await settle(pilot)
         assert Deal.get_by_id(ids["globex"]).stage_id == stage_named("Negotiation")
         assert any("someone moved it to 'Negotiation'" in str(n.message) for n in pilot.app._notifications)
-        assert "Globex pilot" in titles(pilot, stage_named("Negotiation"))  # the board shows the truth again
+        assert focus(pilot) == ("Negotiation", "Globex pilot")  # the board shows the truth, focus follows
 
 
 async def test_changes_published_in_this_session_refresh_the_board(app: CrmApp, sqlite_workspace: Workspace) -> None:
@@ -189,24 +188,22 @@ async def test_changes_published_in_this_session_refresh_the_board(app: CrmApp, 
         assert titles(pilot, stage_named("Negotiation")) == ["Hooli upsell", "Initech expansion"]
 
 
-async def test_long_columns_load_page_by_page(app: CrmApp, sqlite_workspace: Workspace) -> None:
+async def test_long_columns_are_virtual(app: CrmApp, sqlite_workspace: Workspace) -> None:
     stage = stage_named("Unqualified")
     for number in range(95):
         records.create(sqlite_workspace.ctx, "deal", {"title": f"Lead deal {number:03}", "stage_id": stage})
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        deal_list = column(pilot, stage).deals
-        assert len(deal_list.cards) == PAGE_SIZE and deal_list.has_more
+        cards = column(pilot, stage).cards
+        assert cards.count == 95 and len(cards.loaded_cards()) == WINDOW  # the count from SQL, a window of cards
         await pilot.press("h")  # into Unqualified
-        loaded = [len(deal_list.cards)]
-        while deal_list.has_more:
-            await pilot.press("end")  # the last loaded card: the next page comes
-            await settle(pilot)
-            loaded.append(len(deal_list.cards))
-        assert loaded == [20, 40, 60, 80, 95]
-        await pilot.press("end")
-        assert deal_list.current is not None and deal_list.current.title == "Lead deal 000"
-        assert "95 deals" in column(pilot, stage).query_one(".stage-header").render().plain
+        await pilot.press("end")  # straight to the last card, however long the column
+        await settle(pilot)
+        assert cards.cursor == 94 and cards.current is not None and cards.current.title == "Lead deal 000"
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert cards.current is not None and cards.current.title == f"Lead deal {94 - cards.cursor:03}"
+        assert "95 deals" in header(pilot, stage)
 
 
 async def test_keys_can_be_remapped_by_binding_id(sqlite_workspace: Workspace, ids: dict[str, int]) -> None:
@@ -231,7 +228,7 @@ async def test_an_empty_workspace_says_what_to_do(tmp_path) -> None:  # noqa: AN
     app = make_app(empty.ctx)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "no deals yet · run crm demo" in board(pilot).query_one("#board-summary").render().plain
+        assert "no deals yet · press n to add one, or run crm demo" in board(pilot).query_one("#board-summary").render().plain
         assert len(board(pilot)._columns()) == 9
     app.session.close()
     db.close()

@@ -63,6 +63,27 @@ def test_maintenance_commands_never_create_a_database(tmp_path: Path) -> None:
     assert not missing.parent.exists()
 
 
+def test_reset_throws_away_only_demo_workspaces(tmp_path: Path) -> None:
+    precious = tmp_path / "precious.sqlite3"
+    assert crm("--db", str(precious), "db", "info", home=tmp_path).returncode == 2  # nothing there yet
+    from crm_tui import db
+    from crm_tui.config import Settings
+    from crm_tui.services import records
+    from crm_tui.services.workspace import open_workspace
+
+    workspace = open_workspace(db.parse_target(str(precious)), Settings(), login="alice")
+    records.create(workspace.ctx, "company", {"name": "Keep me"})
+    db.close()
+    refused = crm("demo", "--db", str(precious), "--reset", "--no-open", home=tmp_path)
+    assert refused.returncode == 2 and "is not a demo workspace" in refused.stderr
+    with sqlite3.connect(precious) as conn:
+        assert conn.execute("SELECT name FROM company").fetchall() == [("Keep me",)]
+    made = crm("demo", "--db", str(tmp_path / "d.sqlite3"), "--deals", "30", "--no-open", home=tmp_path)
+    assert made.returncode == 0, made.stderr
+    again = crm("demo", "--db", str(tmp_path / "d.sqlite3"), "--reset", "--deals", "12", "--no-open", home=tmp_path)
+    assert again.returncode == 0 and "12 deals" in again.stderr
+
+
 def test_config_and_keys_listings(tmp_path: Path) -> None:
     assert "busy_timeout = 10.0" in crm("config", home=tmp_path).stdout
     keys = crm("keys", home=tmp_path).stdout

@@ -46,11 +46,24 @@ def test_sqlite_is_opened_for_several_writers(sqlite_workspace: Workspace) -> No
     assert database.obj._lock_type == "IMMEDIATE"  # writers queue for the lock instead of failing
 
 
-def test_a_missing_directory_is_created(tmp_path: Path) -> None:
-    target = parse_target(str(tmp_path / "new" / "dir" / "crm.sqlite3"))
-    db.connect(target)
+def test_a_mistyped_directory_is_reported_not_created(tmp_path: Path) -> None:
+    target = parse_target(str(tmp_path / "typo" / "crm.sqlite3"))
+    with pytest.raises(DatabaseError, match="does not exist"):
+        db.connect(target)
+    assert not (tmp_path / "typo").exists()
+    db.connect(target, create_directory=True)  # the data directory's own files: made on first use
     assert target.path is not None and target.path.parent.is_dir()
     db.close()
+
+
+def test_backups_never_overwrite(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite3"
+    other.write_text("someone's file")
+    with pytest.raises(DatabaseError, match="already exists"):
+        db.backup(sqlite_workspace.target, other)
+    assert other.read_text() == "someone's file"
+    with pytest.raises(DatabaseError, match="already exists"):
+        db.backup(sqlite_workspace.target, sqlite_workspace.target.path)
 
 
 def test_backup_of_a_live_database_is_complete(sqlite_workspace: Workspace, tmp_path: Path) -> None:

@@ -1,17 +1,21 @@
-"""What the pipeline board shows, read a page at a time: pipelines and stages, column totals from
-one aggregate query, and pages of deal cards by keyset (never a whole table)."""
+"""What the pipeline board shows, read a window at a time: pipelines and stages, column totals from
+one aggregate query, and the cards of a column by position (never a whole table)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, Case, Expression, fn
 
-from crm_tui.models import Company, Deal, Pipeline, Stage, User
+from crm_tui import clock
+from crm_tui.models import Company, Deal, DealTag, Pipeline, Stage, Tag, Task, User
+from crm_tui.services.board_filter import BoardFilter, FilterContext, StaleRule, condition
+from crm_tui.services.preferences import get_preference
 from crm_tui.services.workspace_settings import currency as workspace_currency
 
-PAGE_SIZE = 20
+WINDOW = 30
+"""Cards read per request: a screenful and a margin."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class StageInfo:
 
 @dataclass(frozen=True)
 class PipelineInfo:
-    """A pipeline and its stages in board order."""
+    """A pipeline and its live stages in board order."""
 
     id: int
     name: str
@@ -73,37 +77,65 @@ class DealCard:
     currency: str
     expected_close: date | None
     stage_entered_at: datetime
+    probability: int | None = None
+    confidence: int | None = None
+    tags: tuple[str, ...] = ()
+    overdue_tasks: int = 0
 
 
 @dataclass(frozen=True)
-class CardPage:
-    """A page of a column's cards, newest arrival first; `has_more` when the column goes on."""
+class BoardQuery:
+    """Which pipeline, narrowed how, for whom and when: everything a board read depends on."""
+
+    pipeline: PipelineInfo
+    filter: BoardFilter = BoardFilter()
+    user_id: int | None = None
+    now: datetime = field(default_factory=clock.now)
+
+    def condition(self) -> Expression | None:
+        """The filter as SQL."""
+        rules = tuple(StaleRule(s.id, s.rot_days) for s in self.pipeline.stages if s.rot_days and not s.is_closed)
+        return condition(self.filter, FilterContext(self.user_id, self.now, rules))
+
+
+@dataclass(frozen=True)
+class ColumnRequest:
+    """Which part of a column to read: around `anchor_deal` if it is still there, else `fallback_index`."""
 
     stage_id: int
-    cards: tuple[DealCard, ...]
-    has_more: bool
+    anchor_deal: int | None = None
+    fallback_index: int = 0
+    size: int = WINDOW
 
-    @property
-    def cursor(self) -> tuple[datetime, int] | None:
-        """Where the next page starts."""
-        if not self.cards:
-            return None
-        last = self.cards[-1]
-        return (last.stage_entered_at, last.id)
+
+@dataclass(frozen=True)
+class ColumnWindow:
+    """A run of a column's cards starting at position `offset`; `anchor_index` is where the
+    requested deal is now (None if it left the column or the filter)."""
+
+    stage_id: int
+    offset: int
+    cards: tuple[DealCard, ...]
+    anchor_index: int | None
 
 
 @dataclass(frozen=True)
 class Board:
-    """Everything the board draws on open: the pipeline, every column's totals and first page."""
+    """What the board draws: the pipeline, every column's totals, and a window of each column."""
 
-    pipeline: PipelineInfo
+    query: BoardQuery
     currency: str
     totals: dict[int, ColumnTotals]
-    pages: dict[int, CardPage]
+    windows: dict[int, ColumnWindow]
+
+    @property
+    def pipeline(self) -> PipelineInfo:
+        """The pipeline shown."""
+        return self.query.pipeline
 
 
 def list_pipelines() -> list[PipelineInfo]:
-    """All pipelines with their stages, in display order."""
+    """All live pipelines with their live stages, in display order."""
     stages: dict[int, list[StageInfo]] = {}
     for stage in Stage.select().where(Stage.deleted_at.is_null()).order_by(Stage.pipeline, Stage.position, Stage.id):
         stages.setdefault(stage.pipeline_id, []).append(
@@ -115,110 +147,153 @@ def list_pipelines() -> list[PipelineInfo]:
     ]
 
 
-def column_totals(pipeline: PipelineInfo) -> dict[int, ColumnTotals]:
-    """Count, total and weighted total of every column in one aggregate query.
+def _live(query, board_query: BoardQuery):  # noqa: ANN001, ANN202
+    query = query.where(Deal.deleted_at.is_null())
+    extra = board_query.condition()
+    return query if extra is None else query.where(extra)
+
+
+def column_totals(query: BoardQuery, stage_ids: list[int] | None = None) -> dict[int, ColumnTotals]:
+    """Count, total and weighted total of the columns (all, or `stage_ids`) in one aggregate query.
 
     Weighted = amount x probability / 100, using the deal's own probability where set, else the
     stage's.
     """
     plain = fn.SUM(Case(None, [(Deal.probability.is_null(), Deal.amount)], 0))
     overridden = fn.SUM(Deal.amount * fn.COALESCE(Deal.probability, 0))
-    query = (
-        Deal.select(
-            Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), plain, overridden
-        )
-        .where(Deal.pipeline == pipeline.id, Deal.deleted_at.is_null())
-        .group_by(Deal.stage, Deal.currency)
-        .tuples()
-    )
+    select = Deal.select(Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), plain, overridden)
+    select = _live(select.where(Deal.pipeline == query.pipeline.id), query)
+    if stage_ids is not None:
+        select = select.where(Deal.stage.in_(stage_ids))
     counts: dict[int, int] = {}
     totals: dict[int, dict[str, int]] = {}
     weighted: dict[int, dict[str, int]] = {}
-    probability = {stage.id: stage.probability for stage in pipeline.stages}
-    for stage_id, code, count, total, plain_sum, overridden_sum in query:
+    probability = {stage.id: stage.probability for stage in query.pipeline.stages}
+    for stage_id, code, count, total, plain_sum, overridden_sum in select.group_by(Deal.stage, Deal.currency).tuples():
         counts[stage_id] = counts.get(stage_id, 0) + count
         totals.setdefault(stage_id, {})[code] = int(total or 0)
         weighted_sum = int(overridden_sum or 0) + int(plain_sum or 0) * probability.get(stage_id, 0)
         weighted.setdefault(stage_id, {})[code] = weighted_sum // 100
-    return {
-        stage.id: ColumnTotals(counts.get(stage.id, 0), totals.get(stage.id, {}), weighted.get(stage.id, {}))
-        for stage in pipeline.stages
-    }
+    wanted = stage_ids if stage_ids is not None else [stage.id for stage in query.pipeline.stages]
+    return {sid: ColumnTotals(counts.get(sid, 0), totals.get(sid, {}), weighted.get(sid, {})) for sid in wanted}
 
 
-def card_page(stage_id: int, *, after: tuple[datetime, int] | None = None, limit: int = PAGE_SIZE) -> CardPage:
-    """Up to `limit` cards of a column, newest arrival first, starting after the `after` cursor."""
-    query = (
+_ORDER = (Deal.stage_entered_at.desc(), Deal.id.desc())
+"""Newest arrival first: a deal just moved is at the top of its new column."""
+
+
+def card_window(query: BoardQuery, stage_id: int, offset: int, limit: int = WINDOW) -> list[DealCard]:
+    """Cards `offset` .. `offset + limit` of a column, in board order."""
+    select = (
         Deal.select(
-            Deal.id,
-            Deal.version,
-            Deal.stage,
-            Deal.title,
-            Company.name,
-            User.name,
-            Deal.amount,
-            Deal.currency,
-            Deal.expected_close,
-            Deal.stage_entered_at,
-        )
+            Deal.id, Deal.version, Deal.stage, Deal.title, Company.name, User.name, Deal.amount, Deal.currency,
+            Deal.expected_close, Deal.stage_entered_at, Deal.probability, Deal.confidence,
+        )  # fmt: skip
         .join(Company, JOIN.LEFT_OUTER, on=(Deal.company == Company.id))
         .join_from(Deal, User, JOIN.LEFT_OUTER, on=(Deal.owner == User.id))
-        .where(Deal.stage == stage_id, Deal.deleted_at.is_null())
-        .order_by(Deal.stage_entered_at.desc(), Deal.id.desc())
-        .limit(limit + 1)
+        .where(Deal.stage == stage_id)
+        .order_by(*_ORDER)
+        .limit(limit)
+        .offset(max(offset, 0))
     )
-    if after is not None:
-        entered, last_id = after
-        query = query.where(
-            (Deal.stage_entered_at < entered) | ((Deal.stage_entered_at == entered) & (Deal.id < last_id))
-        )
-    rows = [DealCard(*row) for row in query.tuples()]
-    return CardPage(stage_id, tuple(rows[:limit]), has_more=len(rows) > limit)
+    return _with_signals([DealCard(*row) for row in _live(select, query).tuples()], query.now)
 
 
-def load_board(pipeline_id: int | None = None, *, page_size: int = PAGE_SIZE) -> Board | None:
-    """The board of `pipeline_id` (default: the first pipeline), or None if there is no pipeline."""
+def _with_signals(cards: list[DealCard], now: datetime) -> list[DealCard]:
+    """Add each card's tags and overdue task count (two small queries for the whole window)."""
+    if not cards:
+        return cards
+    ids = [card.id for card in cards]
+    tags: dict[int, list[str]] = {}
+    for deal_id, name in (
+        DealTag.select(DealTag.deal, Tag.name).join(Tag).where(DealTag.deal.in_(ids)).order_by(Tag.name).tuples()
+    ):
+        tags.setdefault(deal_id, []).append(name)
+    overdue = dict(
+        Task.select(Task.deal, fn.COUNT(Task.id))
+        .where(Task.deal.in_(ids), Task.done == False, Task.due_at < now)  # noqa: E712
+        .group_by(Task.deal)
+        .tuples()
+    )
+    return [replace(card, tags=tuple(tags.get(card.id, ())), overdue_tasks=overdue.get(card.id, 0)) for card in cards]
+
+
+def card_rank(query: BoardQuery, stage_id: int, deal_id: int) -> int | None:
+    """Where `deal_id` stands in its column now (0 = top), or None if it is not in the column."""
+    deal = Deal.get_or_none(Deal.id == deal_id)
+    if deal is None or deal.stage_id != stage_id or deal.deleted_at is not None:
+        return None
+    matches = _live(Deal.select(Deal.id).where(Deal.id == deal_id), query).exists()
+    if not matches:
+        return None
+    entered = deal.stage_entered_at
+    before = Deal.select().where(
+        Deal.stage == stage_id,
+        (Deal.stage_entered_at > entered) | ((Deal.stage_entered_at == entered) & (Deal.id > deal_id)),
+    )
+    return _live(before, query).count()
+
+
+def read_columns(query: BoardQuery, requests: list[ColumnRequest], totals: dict[int, ColumnTotals]) -> dict[int, ColumnWindow]:
+    """Windows of several columns (whose `totals` are known), each around its anchor deal (where it
+    is now) or its fallback index."""
+    windows = {}
+    for request in requests:
+        count = totals[request.stage_id].count
+        anchor = card_rank(query, request.stage_id, request.anchor_deal) if request.anchor_deal else None
+        index = anchor if anchor is not None else min(request.fallback_index, max(count - 1, 0))
+        offset = max(0, min(index - request.size // 3, count - request.size))
+        cards = card_window(query, request.stage_id, offset, request.size)
+        windows[request.stage_id] = ColumnWindow(request.stage_id, offset, tuple(cards), anchor)
+    return windows
+
+
+def load_board(
+    pipeline_id: int | None = None,
+    *,
+    filter: BoardFilter = BoardFilter(),
+    user_id: int | None = None,
+    requests: dict[int, ColumnRequest] | None = None,
+) -> Board | None:
+    """The board of `pipeline_id` (default: the first pipeline), or None if there is no pipeline.
+
+    `requests` says which window of each column to read (default: the top of each).
+    """
     pipelines = list_pipelines()
     if not pipelines:
         return None
     pipeline = next((p for p in pipelines if p.id == pipeline_id), pipelines[0])
-    return Board(
-        pipeline=pipeline,
-        currency=workspace_currency(),
-        totals=column_totals(pipeline),
-        pages={stage.id: card_page(stage.id, limit=page_size) for stage in pipeline.stages},
-    )
-
-
-def locate_card(stage_id: int, deal_id: int, *, page_size: int = PAGE_SIZE) -> CardPage:
-    """The first page(s) of a column up to and including `deal_id` (so a moved card can keep focus)."""
-    cards: list[DealCard] = []
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = card_page(stage_id, after=after, limit=page_size)
-        cards.extend(page.cards)
-        if any(card.id == deal_id for card in page.cards) or not page.has_more:
-            return CardPage(stage_id, tuple(cards), page.has_more)
-        after = page.cursor
+    query = BoardQuery(pipeline, filter, user_id)
+    wanted = [(requests or {}).get(stage.id, ColumnRequest(stage.id)) for stage in pipeline.stages]
+    totals = column_totals(query)
+    return Board(query, workspace_currency(), totals, read_columns(query, wanted, totals))
 
 
 @dataclass(frozen=True)
 class ColumnsUpdate:
-    """Fresh totals for every column and fresh first pages for some of them."""
+    """Fresh totals and windows for some columns (after a move, an edit, or a change elsewhere)."""
 
     totals: dict[int, ColumnTotals]
-    pages: dict[int, CardPage]
+    windows: dict[int, ColumnWindow]
 
 
-def refresh_columns(
-    pipeline: PipelineInfo, stage_ids: list[int], *, focus: tuple[int, int] | None = None, page_size: int = PAGE_SIZE
-) -> ColumnsUpdate:
-    """Re-read the totals and the first page of `stage_ids`; `focus` (stage id, deal id) makes sure
-    that deal's column is read far enough to include it."""
-    pages = {}
-    for stage_id in dict.fromkeys(stage_ids):
-        if focus is not None and focus[0] == stage_id:
-            pages[stage_id] = locate_card(stage_id, focus[1], page_size=page_size)
-        else:
-            pages[stage_id] = card_page(stage_id, limit=page_size)
-    return ColumnsUpdate(column_totals(pipeline), pages)
+def refresh_columns(query: BoardQuery, requests: list[ColumnRequest], *, all_totals: bool = True) -> ColumnsUpdate:
+    """Re-read the requested columns' windows, and the totals of every column (or only theirs)."""
+    stage_ids = [request.stage_id for request in requests]
+    totals = column_totals(query, None if all_totals else stage_ids)
+    return ColumnsUpdate(totals, read_columns(query, requests, totals))
+
+
+def with_time(query: BoardQuery) -> BoardQuery:
+    """The same query as of now (stale and overdue depend on the time)."""
+    return replace(query, now=clock.now())
+
+
+BOARD_PIPELINE = "board.pipeline"
+BOARD_COLLAPSED = "board.collapse_closed"
+
+
+def open_board(user_id: int | None) -> Board | None:
+    """The board a user sees on opening the app: the pipeline they looked at last."""
+    remembered = get_preference(user_id, BOARD_PIPELINE) if user_id is not None else None
+    return load_board(remembered, user_id=user_id)

@@ -10,6 +10,7 @@ from crm_tui.schemas.fields import SafeStr
 from crm_tui.services import records
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ConflictError, NotFound, ValidationFailed
+from crm_tui.services.lookups import company_named
 from crm_tui.services.records import Snapshot
 from crm_tui.services.unit import write
 from crm_tui.services.validation import validate
@@ -70,6 +71,8 @@ def move_deal(
             side_changes["lost_reason"] = (deal.lost_reason, reason)
         if deal.pipeline_id != target.pipeline_id:
             side_changes["pipeline_id"] = (deal.pipeline_id, target.pipeline_id)
+        if deal.closed_at != closed_at:
+            side_changes["closed_at"] = (deal.closed_at, closed_at)
         side_ids = [
             tx.log("record.updated", "deal", deal_id, field=name, old=old, new=new)
             for name, (old, new) in side_changes.items()
@@ -112,3 +115,29 @@ def _moved_meanwhile(deal: Deal, expected_stage_id: int, to_stage_id: int) -> Co
             f"someone moved it to {names.get(deal.stage_id, '?')!r}"
         ),
     )
+
+
+def quick_save(
+    ctx: Context,
+    values: dict[str, object],
+    *,
+    company_name: str | None,
+    deal_id: int | None = None,
+    version: int | None = None,
+) -> Snapshot:
+    """Create a deal (in `values["stage_id"]`) or update `deal_id` at `version`, naming its company.
+
+    A company name that matches no company creates one, in the same transaction, so a rep never has
+    to leave the board to add one. Returns the deal as stored.
+    """
+    with write(ctx):
+        data = dict(values)
+        name = (company_name or "").strip()
+        if name:
+            data["company_id"] = company_named(name) or records.create(ctx, "company", {"name": name}).id
+        else:
+            data["company_id"] = None
+        if deal_id is None:
+            return records.create(ctx, "deal", data)
+        assert version is not None
+        return records.update(ctx, "deal", deal_id, data, version=version)

@@ -10,6 +10,10 @@ class ServiceError(Exception):
     """A business operation could not be done; `str()` says why."""
 
 
+class StorageError(ServiceError):
+    """The database failed (busy, unreachable, out of space); the transaction was rolled back."""
+
+
 class NotFound(ServiceError):
     """The record does not exist (or was deleted)."""
 
@@ -74,4 +78,5 @@ class ConflictError(ServiceError):
             f"{entity} #{record_id} {title!r} was changed by someone else "
             f"(you had version {expected_version}, it is now {actual_version})"
         )
-        super().__init__(f"{headline}; nothing was overwritten" + (f" — {detail}" if detail else ""))
+        # A given reason already says what differs (in names, not ids).
+        super().__init__(f"{headline}; nothing was overwritten" + (f" — {detail}" if detail and not reason else ""))

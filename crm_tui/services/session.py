@@ -8,12 +8,18 @@ connection, and writes from the UI are applied in the order the user made them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from peewee import PeeweeException as PeeweeError
+
 from crm_tui import db
 from crm_tui.services.context import Context
+from crm_tui.services.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -27,26 +33,40 @@ class Session:
         self.where = where
         """Where the data lives, for people (a path or a URL without its password)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-db")
-        self._preloaded: dict[str, tuple[Callable[[], object], Future[object]]] = {}
+        self._preloaded: dict[str, Future[object]] = {}
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run `fn(*args, **kwargs)` on the database thread and return its result."""
-        future = self._executor.submit(fn, *args, **kwargs)
+        """Run `fn(*args, **kwargs)` on the database thread and return its result.
+
+        A failure of the database itself comes back as StorageError (a ServiceError), so a screen
+        shows it like any refusal instead of crashing.
+        """
+        future = self._executor.submit(_guarded, fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
-    def preload(self, key: str, fn: Callable[[], T]) -> None:
+    def preload(self, key: str, fn: Callable[[], object]) -> None:
         """Start `fn()` on the database thread now, before the UI exists, so that the first screen
         finds its data ready (start-up overlaps the reading with importing Textual)."""
-        self._preloaded[key] = (fn, self._executor.submit(fn))
+        self._preloaded[key] = self._executor.submit(_guarded, fn)
 
     async def take_preloaded(self, key: str, fn: Callable[[], T]) -> T:
-        """The result of `preload(key, fn)` if it was started, else `fn()` run now; used once."""
+        """The result of the `preload` under `key` if one was started, else `fn()` run now; once."""
         started = self._preloaded.pop(key, None)
-        if started is not None and started[0] is fn:
-            return await asyncio.wrap_future(started[1])
+        if started is not None:
+            return await asyncio.wrap_future(started)  # type: ignore[return-value]
         return await self.call(fn)
 
     def close(self) -> None:
         """Close the database thread's connection and stop the thread."""
         self._executor.submit(db.close).result()
         self._executor.shutdown(wait=True)
+
+
+def _guarded(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except PeeweeError as error:
+        log.exception("database error in %s", getattr(fn, "__name__", fn))
+        if "locked" in str(error) or "busy" in str(error):
+            raise StorageError("the database is busy (another crm is writing to it); nothing was changed, try again") from error
+        raise StorageError(f"the database failed: {error}; nothing was changed") from error

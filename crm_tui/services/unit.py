@@ -17,6 +17,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -75,7 +76,7 @@ class Txn:
 
     def emit(self, event: DomainEvent) -> None:
         """Publish `event` on the session's bus once the transaction commits."""
-        self.pending.append(event)
+        self.pending.append(replace(event, txn=self.token))
 
 
 @contextmanager

@@ -30,9 +30,14 @@ def resolve_target(database: str | None, settings: Settings) -> Target:
     return db.parse_target(chosen)
 
 
+def is_default_location(target: Target) -> bool:
+    """True for the data-directory files crm-tui chooses itself (their directory may be created)."""
+    return target.path in (locations.default_database(), locations.demo_database())
+
+
 def open_workspace(target: Target, settings: Settings, *, login: str | None = None) -> Workspace:
     """Connect to `target`, bring its schema to the current version, and sign the user in."""
-    db.connect(target, busy_timeout=settings.busy_timeout)
+    db.connect(target, busy_timeout=settings.busy_timeout, create_directory=is_default_location(target))
     report = schema.ensure(
         target,
         backup_dir=locations.backups_dir(),

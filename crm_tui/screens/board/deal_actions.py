@@ -1,0 +1,159 @@
+"""Creating, opening, editing and deleting deals from the board (n, enter, e, d)."""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.content import Content
+
+from crm_tui.screens.base import session_of
+from crm_tui.screens.board.moves import UndoStep
+from crm_tui.screens.confirm import ConfirmScreen
+from crm_tui.screens.deal_detail import DealDetailScreen
+from crm_tui.screens.deal_form import DealFormResult, DealFormScreen
+from crm_tui.services import deal_detail, deals, lookups, records
+from crm_tui.services.errors import ServiceError, ValidationFailed
+from crm_tui.services.records import Snapshot
+from crm_tui.text import safe_text
+
+if TYPE_CHECKING:
+    from crm_tui.screens.board.screen import BoardScreen
+
+
+def _errors(error: ServiceError) -> dict[str, str]:
+    """A service refusal as messages per form field."""
+    return error.errors if isinstance(error, ValidationFailed) else {"": str(error)}
+
+
+class DealActions:
+    """Mixin of BoardScreen: n, enter, e, d."""
+
+    def action_new_deal(self: BoardScreen) -> None:
+        """Add a deal to the focused column."""
+        if not self.dialog_pending():
+            self._new_deal()
+
+    @work(exit_on_error=False, group="board-form")
+    async def _new_deal(self: BoardScreen) -> None:
+        column = self.focused_column()
+        if column is None:
+            open_columns = [c for c in self._columns() if not c.collapsed]
+            column = open_columns[0] if open_columns else None
+        if column is None:
+            self.notify("This pipeline has no stage to add a deal to.", severity="warning")
+            return
+        stage = column.stage
+        session = session_of(self)
+        saved: list[Snapshot] = []
+
+        async def save(result: DealFormResult) -> dict[str, str] | None:
+            try:
+                snapshot = await session.call(
+                    deals.quick_save, session.ctx, {**result.values, "stage_id": stage.id}, company_name=result.company_name
+                )
+            except ServiceError as error:
+                return _errors(error)
+            saved.append(snapshot)
+            return None
+
+        form = DealFormScreen(save, stage_name=stage.name, currency=self.currency)
+        if await self.app.push_screen_wait(form) is None or not saved:
+            return
+        deal = saved[0]
+        self.undo_steps.append(UndoStep("create", deal.id, deal["title"]))
+        self.recent_writes[("deal", deal.id)] = monotonic()
+        async with self._write_lock:
+            await self.refresh_board(anchors={stage.id: deal.id}, focus_stage=stage.id)
+        self.notify(f"Added {safe_text(deal['title'])}.", markup=False)
+
+    def action_open_deal(self: BoardScreen) -> None:
+        """Show everything about the selected deal."""
+        if not self.dialog_pending():
+            self._open_deal()
+
+    @work(exit_on_error=False, group="board-form")
+    async def _open_deal(self: BoardScreen) -> None:
+        card = self.selected()
+        if card is None:
+            return
+        try:
+            detail = await session_of(self).call(deal_detail.deal_detail, card.id)
+        except ServiceError as error:
+            self.notify(safe_text(str(error)), severity="warning", markup=False)
+            return
+        if await self.app.push_screen_wait(DealDetailScreen(detail)) == "edit":
+            self._edit_deal()  # straight on from the detail panel
+
+    def action_edit_deal(self: BoardScreen) -> None:
+        """Edit the selected deal's essentials."""
+        if not self.dialog_pending():
+            self._edit_deal()
+
+    @work(exit_on_error=False, group="board-form")
+    async def _edit_deal(self: BoardScreen) -> None:
+        card = self.selected()
+        if card is None:
+            self.notify("Select a deal first.", severity="warning")
+            return
+        session = session_of(self)
+        try:
+            detail = await session.call(deal_detail.deal_detail, card.id)
+            before = await session.call(records.get, "deal", card.id)
+        except ServiceError as error:
+            self.notify(safe_text(str(error)), severity="warning", markup=False)
+            return
+        users = await session.call(lookups.users)
+        saved: list[Snapshot] = []
+
+        async def save(result: DealFormResult) -> dict[str, str] | None:
+            try:
+                snapshot = await session.call(
+                    deals.quick_save, session.ctx, result.values, company_name=result.company_name,
+                    deal_id=detail.id, version=detail.version,
+                )  # fmt: skip
+            except ServiceError as error:
+                return _errors(error)
+            saved.append(snapshot)
+            return None
+
+        form = DealFormScreen(save, stage_name=detail.stage, currency=self.currency, deal=detail, users=users)
+        if await self.app.push_screen_wait(form) is None or not saved:
+            return
+        after = saved[0]
+        changed = {name: before[name] for name in after.values if name in before.values and after[name] != before[name]}
+        changed.pop("updated_at", None)
+        if changed:
+            self.undo_steps.append(UndoStep("edit", after.id, after["title"], before=changed, version=after.version))
+        self.recent_writes[("deal", after.id)] = monotonic()
+        async with self._write_lock:
+            await self.refresh_board(anchors={card.stage_id: after.id})
+
+    def action_delete_deal(self: BoardScreen) -> None:
+        """Delete the selected deal, after asking."""
+        if not self.dialog_pending():
+            self._delete_deal()
+
+    @work(exit_on_error=False, group="board-form")
+    async def _delete_deal(self: BoardScreen) -> None:
+        card = self.selected()
+        if card is None:
+            self.notify("Select a deal first.", severity="warning")
+            return
+        question = Content.assemble("Delete ", (safe_text(card.title), "bold"), "? (u brings it back)")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Delete")):
+            return
+        session = session_of(self)
+        async with self._write_lock:
+            self.recent_writes[("deal", card.id)] = monotonic()
+            try:
+                current = await session.call(records.get, "deal", card.id)
+                await session.call(records.delete, session.ctx, "deal", card.id, version=current.version)
+            except ServiceError as error:
+                self.notify(safe_text(str(error)), title="Not deleted", severity="warning", markup=False)
+                await self.refresh_board()
+                return
+            self.undo_steps.append(UndoStep("delete", card.id, card.title))
+            await self.refresh_board()
+        self.notify(f"Deleted {safe_text(card.title)}. Press u to bring it back.", markup=False)

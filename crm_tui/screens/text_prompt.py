@@ -1,0 +1,46 @@
+"""Asking for one line of text (a name for a saved view, a new pipeline...)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class TextPromptScreen(ModalScreen[str | None]):
+    """Ask for a line of text; enter returns it (stripped, non-empty), Esc returns None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    DEFAULT_CSS = """
+    TextPromptScreen { align: center middle; }
+    TextPromptScreen > Vertical {
+        width: 60; max-width: 90%; height: auto; border: round $accent; background: $surface; padding: 0 1;
+    }
+    TextPromptScreen .question { padding: 1 0 0 0; }
+    TextPromptScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(self, question: Content, *, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        """The question and an input."""
+        with Vertical():
+            yield Static(self.question, classes="question")
+            yield Input(self.value, placeholder=self.placeholder)
+            yield Static("enter to save · esc to cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter: answer, unless blank."""
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        """Esc: no answer."""
+        self.dismiss(None)

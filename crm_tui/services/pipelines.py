@@ -1,0 +1,146 @@
+"""Editing pipelines and stages: add, rename, reorder, set probability, kind and rot days, and
+delete — a stage's deals are moved elsewhere first (each move in its history), never deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import fn
+
+from crm_tui.events import DealStageChanged
+from crm_tui.models import Deal, Pipeline, Stage, StageChange
+from crm_tui.services import records
+from crm_tui.services.context import Context
+from crm_tui.services.errors import NotFound, ValidationFailed
+from crm_tui.services.records import Snapshot
+from crm_tui.services.unit import write
+
+NEW_PIPELINE_STAGES = [("New", 10, "open"), ("Won", 100, "won"), ("Lost", 0, "lost")]
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """A stage as the editor lists it."""
+
+    id: int
+    version: int
+    name: str
+    position: int
+    probability: int
+    kind: str
+    rot_days: int | None
+    deals: int
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    """A pipeline as the editor lists it."""
+
+    id: int
+    version: int
+    name: str
+    deals: int
+
+
+def pipeline_rows() -> list[PipelineRow]:
+    """Live pipelines with how many live deals each holds."""
+    counts = dict(
+        Deal.select(Deal.pipeline, fn.COUNT(Deal.id)).where(Deal.deleted_at.is_null()).group_by(Deal.pipeline).tuples()
+    )
+    query = Pipeline.select().where(Pipeline.deleted_at.is_null()).order_by(Pipeline.position, Pipeline.id)
+    return [PipelineRow(p.id, p.version, p.name, counts.get(p.id, 0)) for p in query]
+
+
+def stage_rows(pipeline_id: int) -> list[StageRow]:
+    """A pipeline's live stages in order, with how many live deals each holds."""
+    counts = dict(
+        Deal.select(Deal.stage, fn.COUNT(Deal.id))
+        .where(Deal.pipeline == pipeline_id, Deal.deleted_at.is_null())
+        .group_by(Deal.stage)
+        .tuples()
+    )
+    query = Stage.select().where(Stage.pipeline == pipeline_id, Stage.deleted_at.is_null()).order_by(Stage.position, Stage.id)
+    return [StageRow(s.id, s.version, s.name, s.position, s.probability, s.kind, s.rot_days, counts.get(s.id, 0)) for s in query]
+
+
+def add_pipeline(ctx: Context, name: str) -> Snapshot:
+    """A new pipeline, last in order, with a New, a Won and a Lost stage to start from."""
+    with write(ctx):
+        position = (Pipeline.select(fn.MAX(Pipeline.position)).where(Pipeline.deleted_at.is_null()).scalar() or 0) + 1
+        pipeline = records.create(ctx, "pipeline", {"name": name, "position": position})
+        for index, (stage, probability, kind) in enumerate(NEW_PIPELINE_STAGES):
+            records.create(ctx, "stage", {"pipeline_id": pipeline.id, "name": stage, "probability": probability, "kind": kind, "position": index})
+        return pipeline
+
+
+def add_stage(ctx: Context, pipeline_id: int, values: dict[str, object]) -> Snapshot:
+    """A new stage: an open one goes after the last open stage, a closed one at the end."""
+    with write(ctx):
+        rows = stage_rows(pipeline_id)
+        kind = values.get("kind", "open")
+        opens = [row for row in rows if row.kind == "open"]
+        after = (opens[-1].position if opens else -1) if kind == "open" else (rows[-1].position if rows else -1)
+        for row in rows:
+            if row.position > after:
+                records.update(ctx, "stage", row.id, {"position": row.position + 1}, version=row.version)
+        return records.create(ctx, "stage", {**values, "pipeline_id": pipeline_id, "position": after + 1})
+
+
+def move_stage(ctx: Context, stage_id: int, step: int) -> None:
+    """Swap a stage with its neighbour `step` (-1 or +1) places away; positions are renumbered."""
+    with write(ctx):
+        stage = Stage.get_or_none(Stage.id == stage_id, Stage.deleted_at.is_null())
+        if stage is None:
+            raise NotFound("Stage", stage_id)
+        rows = stage_rows(stage.pipeline_id)
+        index = next(i for i, row in enumerate(rows) if row.id == stage_id)
+        other = index + step
+        if not 0 <= other < len(rows):
+            return
+        rows[index], rows[other] = rows[other], rows[index]
+        for position, row in enumerate(rows):
+            if row.position != position:
+                records.update(ctx, "stage", row.id, {"position": position}, version=row.version)
+
+
+def move_all_deals(ctx: Context, from_stage_id: int, to_stage_id: int, *, lost_reason: str | None = None) -> int:
+    """Move every live deal of one stage to another, each with its own history row and event."""
+    with write(ctx) as tx:
+        target = Stage.get_or_none(Stage.id == to_stage_id, Stage.deleted_at.is_null())
+        if target is None or to_stage_id == from_stage_id:
+            raise ValidationFailed("Stage", {"stage_id": "choose another live stage to move the deals to"})
+        if target.kind == "lost" and not (lost_reason or "").strip():
+            raise ValidationFailed("Deal", {"lost_reason": "is required to move deals to a lost stage"})
+        closed_at = None if target.kind == "open" else tx.now
+        reason = lost_reason if target.kind == "lost" else None
+        ids = [row.id for row in Deal.select(Deal.id).where(Deal.stage == from_stage_id, Deal.deleted_at.is_null())]
+        for deal_id in ids:
+            Deal.update(
+                stage=target.id, pipeline=target.pipeline_id, stage_entered_at=tx.now, closed_at=closed_at,
+                lost_reason=reason, updated_at=tx.now, version=Deal.version + 1,
+            ).where(Deal.id == deal_id).execute()  # fmt: skip
+            change_id = StageChange.insert(
+                deal=deal_id, from_stage=from_stage_id, to_stage=target.id, at=tx.now, user=ctx.user_id
+            ).execute()
+            event_id = tx.log("deal.stage_changed", "deal", deal_id, field="stage_id", old=from_stage_id, new=target.id)
+            tx.emit(
+                DealStageChanged(
+                    event_id=event_id, user_id=ctx.user_id, at=tx.now, deal_id=deal_id, pipeline_id=target.pipeline_id,
+                    from_stage_id=from_stage_id, to_stage_id=target.id, stage_change_id=change_id, to_kind=target.kind,
+                    lost_reason=reason,
+                )
+            )  # fmt: skip
+        return len(ids)
+
+
+def delete_stage(ctx: Context, stage_id: int, *, version: int, move_to: int | None = None, lost_reason: str | None = None) -> int:
+    """Archive a stage, first moving its deals to `move_to` (required if it holds any); returns how
+    many deals moved."""
+    with write(ctx):
+        moved = 0
+        if Deal.select().where(Deal.stage == stage_id, Deal.deleted_at.is_null()).exists():
+            if move_to is None:
+                raise ValidationFailed("Stage", {"stage_id": "this stage holds deals: choose where they go"})
+            moved = move_all_deals(ctx, stage_id, move_to, lost_reason=lost_reason)
+        records.delete(ctx, "stage", stage_id, version=version)
+        return moved
