@@ -77,7 +77,8 @@ def board_marker(path: Path) -> str:
     """The deal count the first non-empty column of the first pipeline will show."""
     with sqlite3.connect(path) as conn:
         stage_ids = [row[0] for row in conn.execute(
-            "SELECT id FROM stage WHERE pipeline_id = (SELECT id FROM pipeline ORDER BY position, id LIMIT 1) ORDER BY position, id"
+            "SELECT id FROM stage WHERE deleted_at IS NULL AND pipeline_id = (SELECT id FROM pipeline"
+            " WHERE deleted_at IS NULL ORDER BY position, id LIMIT 1) ORDER BY position, id"
         )]  # fmt: skip
         for stage_id in stage_ids:
             (count,) = conn.execute("SELECT COUNT(*) FROM deal WHERE stage_id = ? AND deleted_at IS NULL", (stage_id,)).fetchone()
@@ -87,10 +88,13 @@ def board_marker(path: Path) -> str:
 
 
 def raw_board_queries(path: Path) -> None:
-    """The board's reads, as plain SQL on a bare sqlite3 connection (the floor)."""
+    """The board's reads as plain SQL on a bare sqlite3 connection (the floor): the totals, then
+    per column a window of 30 cards with company and owner, their tags and overdue tasks."""
     with sqlite3.connect(path) as conn:
-        (pipeline,) = conn.execute("SELECT id FROM pipeline ORDER BY position, id LIMIT 1").fetchone()
-        stages = [row[0] for row in conn.execute("SELECT id FROM stage WHERE pipeline_id = ? ORDER BY position", (pipeline,))]
+        (pipeline,) = conn.execute("SELECT id FROM pipeline WHERE deleted_at IS NULL ORDER BY position, id LIMIT 1").fetchone()
+        stages = [row[0] for row in conn.execute(
+            "SELECT id FROM stage WHERE pipeline_id = ? AND deleted_at IS NULL ORDER BY position", (pipeline,)
+        )]  # fmt: skip
         conn.execute(
             "SELECT stage_id, currency, COUNT(id), SUM(amount), SUM(CASE WHEN probability IS NULL THEN amount ELSE 0 END),"
             " SUM(amount * COALESCE(probability, 0)) FROM deal WHERE pipeline_id = ? AND deleted_at IS NULL"
@@ -98,18 +102,24 @@ def raw_board_queries(path: Path) -> None:
             (pipeline,),
         ).fetchall()
         for stage in stages:
-            conn.execute(
+            rows = conn.execute(
                 "SELECT d.id, d.version, d.stage_id, d.title, c.name, u.name, d.amount, d.currency, d.expected_close,"
-                " d.stage_entered_at FROM deal d LEFT JOIN company c ON d.company_id = c.id"
-                " LEFT JOIN crm_user u ON d.owner_id = u.id WHERE d.stage_id = ? AND d.deleted_at IS NULL"
-                " ORDER BY d.stage_entered_at DESC, d.id DESC LIMIT 41",
+                " d.stage_entered_at, d.probability, d.confidence FROM deal d LEFT JOIN company c ON d.company_id = c.id"
+                " LEFT JOIN crm_user u ON d.owner_id = u.id WHERE d.id IN (SELECT id FROM deal WHERE stage_id = ?"
+                " AND deleted_at IS NULL ORDER BY stage_entered_at DESC, id DESC LIMIT 30)"
+                " ORDER BY d.stage_entered_at DESC, d.id DESC",
                 (stage,),
+            ).fetchall()
+            ids = ",".join(str(row[0]) for row in rows) or "0"
+            conn.execute(f"SELECT dt.deal_id, t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id WHERE dt.deal_id IN ({ids})").fetchall()
+            conn.execute(
+                f"SELECT deal_id, COUNT(id) FROM task WHERE deal_id IN ({ids}) AND done = 0 AND due_at < ? GROUP BY deal_id",
+                ("2026-11-22",),
             ).fetchall()
 
 
 def service_board_queries(path: Path) -> None:
     """The same reads through crm-tui's board service (Peewee, dataclasses)."""
-    from crm_tui import db
     from crm_tui.services import board
 
     board.load_board()

@@ -9,10 +9,9 @@ from collections import deque
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState
 
 from crm_tui.events import DomainEvent
-from crm_tui.screens.base import DataChanged
+from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
 from crm_tui.services import changes
@@ -25,7 +24,7 @@ POLL_SECONDS = 1.0
 """How often the event log is read for changes made elsewhere."""
 
 
-class CrmApp(App[None]):
+class CrmApp(ReportsWorkerErrors, App[None]):
     """The terminal CRM for one session (one user on one workspace)."""
 
     CSS_PATH = "styles/app.tcss"
@@ -102,15 +101,6 @@ class CrmApp(App[None]):
         if any(row.txn not in own for row in rows):
             for screen in self.screen_stack:
                 screen.post_message(DataChanged(None))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A screen's background job failed: keep the app running, say so, log the details."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            log.error("worker %s failed", event.worker.name, exc_info=error)
-            self.notify(
-                f"{safe_text(error)} (details in crm.log)", title="Something went wrong", severity="error", markup=False
-            )
 
     def on_data_changed(self, message: DataChanged) -> None:
         """Hand a workspace change to every open screen."""

@@ -113,3 +113,13 @@ async def type_into(pilot: Pilot, selector: str, text: str) -> None:
     field.value = ""
     await pilot.press(*text) if text else None
     await pilot.pause()
+
+
+def burst(pilot: Pilot, text: str) -> None:
+    """Deliver keys the way a slow link does: all at once, before the app handles any of them.
+    (Pilot.press waits for the app after each key, which hides bugs that bursts show.)"""
+    from textual import events
+
+    names = {"/": "slash", " ": "space", "\r": "enter"}
+    for character in text:
+        pilot.app.post_message(events.Key(names.get(character, character), character))

@@ -14,7 +14,7 @@ from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.keys import KeysScreen
 from crm_tui.services.workspace import Workspace
 from crm_tui.widgets.stage_column import StageColumn
-from tests.board_fixtures import board, column, fill, focus, make_app, settle
+from tests.board_fixtures import board, burst, column, fill, focus, make_app, settle
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
@@ -93,7 +93,7 @@ async def test_undo_of_a_lost_move_brings_the_deal_back_open(app: CrmApp, ids: d
 async def test_keys_typed_ahead_act_on_what_was_selected(app: CrmApp, ids: dict[str, int]) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("L", "L", "L")  # no waiting between: a burst over a slow link
+        burst(pilot, "LLL")  # a burst over a slow link
         await settle(pilot)
         assert Deal.get_by_id(ids["globex"]).stage_id == stage_named("Negotiation")
         assert len(history(ids["globex"])) == 4
@@ -163,3 +163,23 @@ async def test_question_mark_lists_every_key_in_groups(app: CrmApp) -> None:
             assert expected in text
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, KeysScreen)
+
+
+async def test_a_burst_after_slash_is_the_search_not_board_keys(app: CrmApp, ids: dict[str, int]) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(pilot, "/renewal\r")  # r and e would be refresh and edit on the board
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert board(pilot).filter.text == "renewal"
+        assert [c.stage.name for c in board(pilot)._columns() if c.cards.count] == ["Qualification"]
+
+
+async def test_a_burst_after_n_is_the_new_deals_title(app: CrmApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(pilot, "nAcme cleanup\r")  # c would fold columns, m and e open dialogs
+        await settle(pilot)
+        deal = Deal.get(Deal.title == "Acme cleanup")
+        assert deal.stage_id == stage_named("Qualification")
+        assert not column(pilot, stage_named("Closed Won")).collapsed

@@ -97,3 +97,18 @@ async def test_a_locked_database_is_a_message_not_a_crash(sqlite_workspace: Work
         await settle(pilot)
         assert Deal.get_by_id(ids["globex"]).stage_id == stage_named("Writing Proposal")
     app.session.close()
+
+
+async def test_an_unexpected_failure_is_shown_and_the_app_keeps_running(app: CrmApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_tui.services import board as board_service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire [b]")
+
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(board_service, "refresh_columns", broken)
+        await pilot.press("r")
+        await settle(pilot)
+        assert pilot.app.is_running
+        assert any("disk on fire [b]" in str(n.message) for n in pilot.app._notifications)  # shown literally

@@ -39,7 +39,8 @@ class Task(LinkedRecordMixin):
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
 
     class Meta:
-        indexes = ((("assignee", "done", "due_at"), False), (("done", "due_at"), False))
+        # (deal, done, due_at): a board window asks which of its deals have overdue tasks.
+        indexes = ((("assignee", "done", "due_at"), False), (("done", "due_at"), False), (("deal", "done", "due_at"), False))
 
 
 class Appointment(LinkedRecordMixin):

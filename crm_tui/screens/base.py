@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from textual import events
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.widgets import Input
+from textual.worker import Worker, WorkerState
 
 from crm_tui.events import DealStageChanged, DomainEvent
 from crm_tui.services.session import Session
+from crm_tui.text import safe_text
+
+log = logging.getLogger(__name__)
 
 
 class DataChanged(Message, bubble=False):
@@ -37,3 +44,33 @@ def session_of(node: DOMNode) -> Session:
     """The session of the app `node` belongs to."""
     app: Any = node.app
     return app.session
+
+
+class ReportsWorkerErrors:
+    """Mixin for screens (and the app): a background job that fails is logged and shown, and the
+    app keeps running. Worker.StateChanged does not bubble, so each node that runs workers needs it.
+    """
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Say that a background job failed (details go to crm.log)."""
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and error is not None:
+            log.error("background job %s failed", event.worker.name, exc_info=error)
+            node: Any = self
+            node.notify(
+                f"{safe_text(error)} (details in crm.log)", title="Something went wrong", severity="error", markup=False
+            )
+
+
+class CatchesEarlyKeys:
+    """Mixin for forms: keys typed before the first field had the focus (a burst right after the
+    key that opened the form, over a slow link) reach the screen itself; put them in the field."""
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key the screen got instead of its focused field goes into that field."""
+        node: Any = self
+        focused = node.focused
+        if event.is_printable and event.character and isinstance(focused, Input):
+            event.stop()
+            event.prevent_default()
+            focused.insert_text_at_cursor(event.character)

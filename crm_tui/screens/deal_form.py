@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from crm_tui import clock
 from crm_tui.dates import DateError, parse_date
 from crm_tui.money import MoneyError, format_money, parse_money
-from crm_tui.screens.base import session_of
+from crm_tui.screens.base import CatchesEarlyKeys, ReportsWorkerErrors, session_of
 from crm_tui.services import lookups
 from crm_tui.services.deal_detail import DealDetail
 from crm_tui.services.lookups import Choice
@@ -48,7 +48,7 @@ class DealFormResult:
     company_name: str
 
 
-class DealFormScreen(ModalScreen[DealFormResult | None]):
+class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealFormResult | None]):
     """Ask for a new deal's essentials, or edit a deal's (when `deal` is given)."""
 
     BINDINGS = [
@@ -63,6 +63,7 @@ class DealFormScreen(ModalScreen[DealFormResult | None]):
     }
     DealFormScreen .title { text-style: bold; padding: 1 0 0 0; }
     DealFormScreen Label { margin-top: 1; color: $text-muted; }
+    DealFormScreen Input, DealFormScreen Select { background: $boost; }
     DealFormScreen .error { color: $text-error; height: auto; }
     DealFormScreen .hint { color: $text-muted; }
     DealFormScreen Horizontal { height: auto; align-horizontal: right; margin: 1 0; }
@@ -103,7 +104,7 @@ class DealFormScreen(ModalScreen[DealFormResult | None]):
             if deal is not None:
                 yield Label("Owner")
                 options = [(Content(safe_text(user.name)), user.id) for user in self.users]
-                yield Select(options, value=deal.owner_id if deal.owner_id else Select.NULL, id="owner", prompt="Unassigned")
+                yield Select(options, value=deal.owner_id if deal.owner_id else Select.NULL, id="owner", prompt="Unassigned", compact=True)
                 yield from self._field("probability", "Probability % (empty: the stage's)", "" if deal.probability is None else str(deal.probability), f"stage: {deal.stage_probability}%")
                 yield from self._field("confidence", "Confidence (0-5 stars)", "" if deal.confidence is None else str(deal.confidence), "0 to 5")
             with Horizontal():
@@ -113,12 +114,12 @@ class DealFormScreen(ModalScreen[DealFormResult | None]):
     def _field(self, name: str, label: str, value: str, placeholder: str) -> ComposeResult:
         yield Label(label)
         suggester = CompanySuggester(self) if name == "company" else None
-        yield Input(value, placeholder=placeholder, id=name, suggester=suggester)
+        yield Input(value, placeholder=placeholder, id=name, suggester=suggester, compact=True)
         yield Static("", id=f"{name}-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
-        """Start in the title."""
-        self.query_one("#title", Input).focus()
+        """Start in the title (now: keys typed right after n are its first letters)."""
+        self.set_focus(self.query_one("#title", Input))
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Put each message under its field (field names as the services use them)."""

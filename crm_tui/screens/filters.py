@@ -36,6 +36,7 @@ class FilterScreen(ModalScreen[BoardFilter | None]):
     }
     FilterScreen .title { text-style: bold; padding: 1 0 0 0; }
     FilterScreen Label { margin-top: 1; color: $text-muted; }
+    FilterScreen Input, FilterScreen Select { background: $boost; }
     FilterScreen SelectionList { height: auto; max-height: 8; }
     FilterScreen .pair { height: auto; }
     FilterScreen .pair Input { width: 1fr; }
@@ -65,12 +66,12 @@ class FilterScreen(ModalScreen[BoardFilter | None]):
             yield SelectionList[int](*[Selection(Content(safe_text(t.name)), t.id, t.id in flt.tag_ids) for t in self.tags], id="tags")
             yield Label(f"Amount ({self.currency}) from / to")
             with Horizontal(classes="pair"):
-                yield Input(amount(flt.amount_min), placeholder="minimum", id="amount_min")
-                yield Input(amount(flt.amount_max), placeholder="maximum", id="amount_max")
+                yield Input(amount(flt.amount_min), placeholder="minimum", id="amount_min", compact=True)
+                yield Input(amount(flt.amount_max), placeholder="maximum", id="amount_max", compact=True)
             yield Label("Expected close from / to")
             with Horizontal(classes="pair"):
-                yield Input(flt.close_from.isoformat() if flt.close_from else "", placeholder="e.g. today", id="close_from")
-                yield Input(flt.close_to.isoformat() if flt.close_to else "", placeholder="e.g. +30d", id="close_to")
+                yield Input(flt.close_from.isoformat() if flt.close_from else "", placeholder="e.g. today", id="close_from", compact=True)
+                yield Input(flt.close_to.isoformat() if flt.close_to else "", placeholder="e.g. +30d", id="close_to", compact=True)
             yield Static("", id="error", classes="error", markup=False)
             yield Checkbox("Stale only (longer in their stage than its rot days)", flt.stale_only, id="stale_only")
             yield Checkbox("Mine only", flt.mine_only, id="mine_only")

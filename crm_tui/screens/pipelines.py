@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import session_of
+from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.stage_form import StageFormScreen
@@ -26,7 +26,7 @@ from crm_tui.services.pipelines import PipelineRow, StageRow
 from crm_tui.text import safe_text
 
 
-class PipelinesScreen(Screen[None]):
+class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
     """Edit the workspace's pipelines and their stages."""
 
     BINDINGS = [

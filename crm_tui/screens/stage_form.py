@@ -14,12 +14,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from crm_tui.services.pipelines import StageRow
+from crm_tui.screens.base import ReportsWorkerErrors
 from crm_tui.text import safe_text
 
 KINDS = [("open", "Open"), ("won", "Won"), ("lost", "Lost"), ("closed", "Closed, neither won nor lost (N/A)")]
 
 
-class StageFormScreen(ModalScreen[bool]):
+class StageFormScreen(ReportsWorkerErrors, ModalScreen[bool]):
     """Add a stage, or edit `stage`; `save(values)` stores it and returns errors per field or None."""
 
     BINDINGS = [
@@ -33,6 +34,7 @@ class StageFormScreen(ModalScreen[bool]):
     }
     StageFormScreen .title { text-style: bold; padding: 1 0 0 0; }
     StageFormScreen Label { margin-top: 1; color: $text-muted; }
+    StageFormScreen Input, StageFormScreen Select { background: $boost; }
     StageFormScreen .error { color: $text-error; height: auto; }
     StageFormScreen Horizontal { height: auto; align-horizontal: right; margin: 1 0; }
     StageFormScreen Button { margin-left: 2; }
@@ -50,15 +52,15 @@ class StageFormScreen(ModalScreen[bool]):
             title = Content.assemble("Edit stage ", (safe_text(stage.name), "bold")) if stage else Content.styled("New stage", "bold")
             yield Static(title, classes="title")
             yield Label("Name *")
-            yield Input(stage.name if stage else "", id="name")
+            yield Input(stage.name if stage else "", id="name", compact=True)
             yield Static("", id="name-error", classes="error", markup=False)
             yield Label("Probability a deal here is won (0-100 %)")
-            yield Input(str(stage.probability) if stage else "10", id="probability")
+            yield Input(str(stage.probability) if stage else "10", id="probability", compact=True)
             yield Static("", id="probability-error", classes="error", markup=False)
             yield Label("Kind")
-            yield Select([(label, value) for value, label in KINDS], value=stage.kind if stage else "open", allow_blank=False, id="kind")
+            yield Select([(label, value) for value, label in KINDS], value=stage.kind if stage else "open", allow_blank=False, id="kind", compact=True)
             yield Label("Stale after this many days in the stage (empty: never)")
-            yield Input(str(stage.rot_days) if stage and stage.rot_days else "", id="rot_days")
+            yield Input(str(stage.rot_days) if stage and stage.rot_days else "", id="rot_days", compact=True)
             yield Static("", id="rot_days-error", classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")

@@ -9,8 +9,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from crm_tui.screens.base import CatchesEarlyKeys
 
-class TextPromptScreen(ModalScreen[str | None]):
+
+class TextPromptScreen(CatchesEarlyKeys, ModalScreen[str | None]):
     """Ask for a line of text; enter returns it (stripped, non-empty), Esc returns None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]

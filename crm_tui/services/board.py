@@ -183,7 +183,12 @@ _ORDER = (Deal.stage_entered_at.desc(), Deal.id.desc())
 
 
 def card_window(query: BoardQuery, stage_id: int, offset: int, limit: int = WINDOW) -> list[DealCard]:
-    """Cards `offset` .. `offset + limit` of a column, in board order."""
+    """Cards `offset` .. `offset + limit` of a column, in board order.
+
+    The position is found on the index alone (an OFFSET over full rows would build and join every
+    skipped row), then only the cards shown are read with their company and owner.
+    """
+    ids = _live(Deal.select(Deal.id).where(Deal.stage == stage_id), query).order_by(*_ORDER).limit(limit).offset(max(offset, 0))
     select = (
         Deal.select(
             Deal.id, Deal.version, Deal.stage, Deal.title, Company.name, User.name, Deal.amount, Deal.currency,
@@ -191,12 +196,10 @@ def card_window(query: BoardQuery, stage_id: int, offset: int, limit: int = WIND
         )  # fmt: skip
         .join(Company, JOIN.LEFT_OUTER, on=(Deal.company == Company.id))
         .join_from(Deal, User, JOIN.LEFT_OUTER, on=(Deal.owner == User.id))
-        .where(Deal.stage == stage_id)
+        .where(Deal.id.in_(ids))
         .order_by(*_ORDER)
-        .limit(limit)
-        .offset(max(offset, 0))
     )
-    return _with_signals([DealCard(*row) for row in _live(select, query).tuples()], query.now)
+    return _with_signals([DealCard(*row) for row in select.tuples()], query.now)
 
 
 def _with_signals(cards: list[DealCard], now: datetime) -> list[DealCard]:

@@ -80,8 +80,11 @@ def _ascii(text: str) -> str:
 class _Generator:
     """Holds the random source, the clock and the ids handed out so far."""
 
-    def __init__(self, ctx: Context, sizes: DemoSizes, seed: int, now: datetime, progress: Progress | None) -> None:
+    def __init__(
+        self, ctx: Context, sizes: DemoSizes, seed: int, now: datetime, progress: Progress | None, open_pipeline: bool = False
+    ) -> None:
         self.ctx = ctx
+        self.open_pipeline = open_pipeline
         self.sizes = sizes
         self.rng = random.Random(seed)
         self.now = now.replace(microsecond=0)
@@ -126,6 +129,8 @@ class _Generator:
         """The demo sales team, plus the person running the demo."""
         now = self.now
         existing = {user.login for user in User.select(User.login)}
+        for login, name, _ in words.TEAM:  # someone signed in as a team login: give them its full name
+            User.update(name=name).where(User.login == login, User.name == login.title()).execute()
         rows = [
             (login, name, f"{login}@example.com", role, True, now, now)
             for login, name, role in words.TEAM
@@ -233,6 +238,11 @@ class _Generator:
     def _walk(self, stages: list[Stage], created: datetime) -> list[tuple[Stage, datetime]]:
         """A deal's stage history: (stage, entered at), ending open, won, lost or closed."""
         rng = self.rng
+        if self.open_pipeline:  # a benchmark shape: every deal still open somewhere
+            open_stages = [stage for stage in stages if stage.kind == "open"]
+            steps = rng.randrange(len(open_stages))
+            moments = sorted(created + (self.now - created) * rng.random() for _ in range(steps))
+            return [(open_stages[0], created)] + [(open_stages[i + 1], m.replace(microsecond=0)) for i, m in enumerate(moments)]
         open_stages = [stage for stage in stages if stage.kind == "open"]
         won = next(stage for stage in stages if stage.kind == "won")
         lost = next(stage for stage in stages if stage.kind == "lost")
@@ -269,7 +279,7 @@ class _Generator:
         owner_weights = [3 if owner == me else 2 for owner in owners]
         rows, changes, tag_rows, made = [], [], [], []
         for offset in range(self.sizes.deals):
-            pipeline_id, stages = pipelines[0] if rng.random() < 0.85 else pipelines[1]
+            pipeline_id, stages = pipelines[0] if self.open_pipeline or rng.random() < 0.85 else pipelines[1]
             company_id, short, _ = rng.choice(companies)
             people = contacts.get(company_id) or [(None, "the team")]
             contact_id, contact_name = rng.choice(people)
@@ -360,12 +370,21 @@ def _fix_sequences(models: Iterable[type[BaseModel]]) -> None:
 
 
 def generate(
-    ctx: Context, sizes: DemoSizes = DemoSizes(), *, seed: int = 2026, now: datetime | None = None, progress: Progress | None = None
+    ctx: Context,
+    sizes: DemoSizes = DemoSizes(),
+    *,
+    seed: int = 2026,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    open_pipeline: bool = False,
 ) -> dict[str, int]:
-    """Fill an empty workspace with demo data; returns how many rows of each kind were made."""
+    """Fill an empty workspace with demo data; returns how many rows of each kind were made.
+
+    `open_pipeline` makes the benchmark shape: every deal open, all in the first pipeline.
+    """
     if not is_empty():
         raise ServiceError("the demo generator only fills an empty workspace")
-    gen = _Generator(ctx, sizes, seed, now or clock.now(), progress)
+    gen = _Generator(ctx, sizes, seed, now or clock.now(), progress, open_pipeline)
     with database.atomic():
         owners = gen.team()
         pipelines = gen.pipelines()

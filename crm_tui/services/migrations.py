@@ -75,7 +75,12 @@ def _to_v3(migrator: SchemaMigrator) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3}
+def _to_v4(migrator: SchemaMigrator) -> None:
+    """v4: an index for "which of these deals have overdue tasks" (the board's card signals)."""
+    migrate(migrator.add_index("task", ("deal_id", "done", "due_at")))
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4}
 """Version number -> the step that brings the previous version to it."""
 
 CURRENT_VERSION = max(MIGRATIONS)

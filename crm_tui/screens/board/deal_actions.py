@@ -31,12 +31,9 @@ class DealActions:
     """Mixin of BoardScreen: n, enter, e, d."""
 
     def action_new_deal(self: BoardScreen) -> None:
-        """Add a deal to the focused column."""
-        if not self.dialog_pending():
-            self._new_deal()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _new_deal(self: BoardScreen) -> None:
+        """Add a deal to the focused column (the form opens at once: what is typed next is its title)."""
+        if self.dialog_pending():
+            return
         column = self.focused_column()
         if column is None:
             open_columns = [c for c in self._columns() if not c.collapsed]
@@ -58,14 +55,18 @@ class DealActions:
             saved.append(snapshot)
             return None
 
-        form = DealFormScreen(save, stage_name=stage.name, currency=self.currency)
-        if await self.app.push_screen_wait(form) is None or not saved:
-            return
-        deal = saved[0]
+        def added(result: DealFormResult | None) -> None:
+            if result is not None and saved:
+                self._show_new_deal(saved[0], stage.id)
+
+        self.app.push_screen(DealFormScreen(save, stage_name=stage.name, currency=self.currency), callback=added)
+
+    @work(exit_on_error=False, group="board-write")
+    async def _show_new_deal(self: BoardScreen, deal: Snapshot, stage_id: int) -> None:
         self.undo_steps.append(UndoStep("create", deal.id, deal["title"]))
         self.recent_writes[("deal", deal.id)] = monotonic()
         async with self._write_lock:
-            await self.refresh_board(anchors={stage.id: deal.id}, focus_stage=stage.id)
+            await self.refresh_board(anchors={stage_id: deal.id}, focus_stage=stage_id)
         self.notify(f"Added {safe_text(deal['title'])}.", markup=False)
 
     def action_open_deal(self: BoardScreen) -> None:

@@ -47,9 +47,10 @@ class Filtering:
         yield Static(id="filter-summary", markup=False)
 
     def action_search(self: BoardScreen) -> None:
-        """Show the search box and type into it."""
+        """Show the search box and type into it (at once: keys typed after / are the search)."""
         self.query_one("#search-bar").add_class("-shown")
-        self.query_one("#board-search", Input).focus()
+        self.focus_stage_id = None
+        self.set_focus(self.query_one("#board-search", Input), scroll_visible=False)
 
     # Named handlers, not @on: Textual collects @on handlers only from the screen class itself.
     def on_input_changed(self: BoardScreen, event: Input.Changed) -> None:

@@ -160,7 +160,9 @@ class Moves:
             self.undo_steps.append(UndoStep("move", card.id, card.title, source.id, target.id, previous_reason))
         target_column = self._column(target.id)
         await self.refresh_board(
-            anchors={target.id: card.id}, focus_stage=None if target_column.collapsed else target.id
+            anchors={target.id: card.id},
+            focus_stage=None if target_column.collapsed else target.id,
+            only=[source.id, target.id],  # nothing else changed: a move repaints two columns
         )
         return True
 

@@ -16,10 +16,10 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from crm_tui.money import format_money
-from crm_tui.screens.base import DataChanged, session_of
+from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
 from crm_tui.screens.board.deal_actions import DealActions
 from crm_tui.screens.board.filtering import Filtering
 from crm_tui.screens.board.moves import Moves
@@ -40,7 +40,7 @@ class BoardColumns(HorizontalScroll, inherit_bindings=False):
     board (a plain HorizontalScroll would take left and right for scrolling)."""
 
 
-class BoardScreen(Moves, DealActions, Filtering, Screen[None]):
+class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[None]):
     """The deals of one pipeline as a kanban board."""
 
     CSS_PATH = "../../styles/board.tcss"
@@ -51,11 +51,12 @@ class BoardScreen(Moves, DealActions, Filtering, Screen[None]):
         Binding("shift+left,H", "move(-1)", "Back", key_display="⇧← H", id="board.move_prev"),
         Binding("shift+right,L", "move(1)", "On", key_display="⇧→ L", id="board.move_next"),
         Binding("m", "move_to", "Move to…", show=False, id="board.move_to"),
-        Binding("n", "new_deal", "New", id="board.new"),
+        # Priority: handled as the key arrives, so the keys typed right after it reach the form.
+        Binding("n", "new_deal", "New", priority=True, id="board.new"),
         Binding("enter", "open_deal", "Open", show=False, id="board.open"),
         Binding("e", "edit_deal", "Edit", show=False, id="board.edit"),
         Binding("d", "delete_deal", "Delete", show=False, id="board.delete"),
-        Binding("slash", "search", "Search", key_display="/", id="board.search"),
+        Binding("slash", "search", "Search", key_display="/", priority=True, id="board.search"),
         Binding("f", "filters", "Filter", id="board.filters"),
         Binding("v", "views", "Views", show=False, id="board.views"),
         Binding("escape", "clear_filters", "Clear filters", show=False, id="board.clear_filters"),
@@ -141,10 +142,13 @@ class BoardScreen(Moves, DealActions, Filtering, Screen[None]):
         self._update_summary()
         self._focus_stage(self._first_stage_with_deals())
 
-    def _requests(self, *, anchors: dict[int, int] | None = None) -> list[ColumnRequest]:
-        """What to re-read of each column: around its selected deal (or an explicit anchor)."""
+    def _requests(self, *, anchors: dict[int, int] | None = None, only: list[int] | None = None) -> list[ColumnRequest]:
+        """What to re-read of each column (or of `only` these stages): around its selected deal,
+        or an explicit anchor."""
         requests = []
         for column in self._columns():
+            if only is not None and column.stage.id not in only:
+                continue
             cards = column.cards
             anchor = (anchors or {}).get(column.stage.id)
             if anchor is None and cards.current is not None:
@@ -152,14 +156,20 @@ class BoardScreen(Moves, DealActions, Filtering, Screen[None]):
             requests.append(ColumnRequest(column.stage.id, anchor, cards.cursor))
         return requests
 
-    async def refresh_board(self, *, anchors: dict[int, int] | None = None, focus_stage: int | None = None) -> None:
-        """Re-read every column, keeping each cursor on its deal (wherever that deal is now) at the
-        same place on screen, and the focus where it was (or on `focus_stage`)."""
+    async def refresh_board(
+        self, *, anchors: dict[int, int] | None = None, focus_stage: int | None = None, only: list[int] | None = None
+    ) -> None:
+        """Re-read every column (or `only` those whose deals changed), keeping each cursor on its
+        deal (wherever that deal is now) at the same place on screen, and the focus where it was
+        (or on `focus_stage`)."""
         if self.query_ is None:
             return
         session = session_of(self)
         update = await session.call(
-            board_service.refresh_columns, board_service.with_time(self.query_), self._requests(anchors=anchors)
+            board_service.refresh_columns,
+            board_service.with_time(self.query_),
+            self._requests(anchors=anchors, only=only),
+            all_totals=only is None,
         )
         self.apply_update(update)
         if focus_stage is not None:
@@ -312,6 +322,16 @@ class BoardScreen(Moves, DealActions, Filtering, Screen[None]):
         )
 
     # -- pipelines -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The board's keys act only when the board is the screen in front, no dialog is on its way
+        (keys typed meanwhile were meant for the dialog), and no text box has the focus (there,
+        `n` and `/` are letters)."""
+        if self.app.screen is not self or self.dialog_pending():
+            return False
+        if isinstance(self.focused, Input) and action in ("new_deal", "search"):
+            return False
+        return True
+
     def dialog_pending(self) -> bool:
         """A dialog is about to open (its data is being read): a second key must not open another."""
         return any(worker.group == "board-form" and not worker.is_finished for worker in self.workers)
