@@ -116,7 +116,8 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         if board is None:
             self.query_one("#board-summary", Static).update("This workspace has no pipeline yet: press P to add one.")
             return
-        await self._show(board)
+        async with self._write_lock:  # never rebuild the columns under a move that is refreshing them
+            await self._show(board)
         if not first:
             await session.call(preferences.set_preference, user, board_service.BOARD_PIPELINE, board.pipeline.id)
 
