@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from startup import EMPTY_APP, board_marker, raw_board_queries, time_to_text  # noqa: E402
+from startup import EMPTY_APP, board_marker, raw_board_queries, service_board_queries, time_to_text, timed  # noqa: E402
 
 
 def workspace(deals: int) -> Path:
@@ -158,23 +158,6 @@ async def _idle(app, pilot) -> None:  # noqa: ANN001
         await asyncio.sleep(0.01)
 
 
-def service_queries(path: Path) -> None:
-    """The same reads as raw_board_queries, through crm-tui's board service."""
-    from crm_tui.services import board
-
-    board.load_board()
-
-
-def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
-    """Seconds per call."""
-    results = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        results.append(time.perf_counter() - started)
-    return results
-
-
 def fmt(samples: list[float], unit: float = 1000.0, suffix: str = "ms") -> str:
     """median (best–worst)."""
     return f"{statistics.median(samples) * unit:7.1f} {suffix} ({min(samples) * unit:.1f}–{max(samples) * unit:.1f})"
@@ -209,7 +192,7 @@ def main() -> None:
 
         db.connect(db.parse_target(str(path)))
         raw = timed(lambda: raw_board_queries(path), args.runs * 4)
-        service = timed(lambda: service_queries(path), args.runs * 4)
+        service = timed(lambda: service_board_queries(path), args.runs * 4)
         db.close()
         with sqlite3.connect(path) as conn:
             (open_deals,) = conn.execute("SELECT COUNT(*) FROM deal").fetchone()

@@ -16,7 +16,6 @@ from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
 from crm_tui.services import changes
 from crm_tui.services.session import Session
-from crm_tui.text import safe_text
 
 log = logging.getLogger(__name__)
 

@@ -137,7 +137,7 @@ def _board(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from crm_tui.db import DatabaseError, parse_target
+    from crm_tui.db import parse_target
     from crm_tui.services import demo
 
     chosen = args.demo_db or args.db

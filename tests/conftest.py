@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crm_tui import clock, db
+from crm_tui.app import CrmApp
 from crm_tui.config import Settings
 from crm_tui.db import Target, parse_target
 from crm_tui.services.workspace import Workspace, open_workspace
@@ -85,6 +86,24 @@ def sqlite_workspace(sqlite_target: Target) -> Iterator[Workspace]:
     opened = open_workspace(sqlite_target, Settings(), login="alice")
     yield opened
     db.close()
+
+
+@pytest.fixture
+def ids(sqlite_workspace: Workspace) -> dict[str, int]:
+    """The small fixed board workspace (tests/board_fixtures.py) and its record ids."""
+    from tests.board_fixtures import fill
+
+    return fill(sqlite_workspace.ctx)
+
+
+@pytest.fixture
+def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
+    """The app on that workspace, as alice."""
+    from tests.board_fixtures import make_app
+
+    crm = make_app(sqlite_workspace.ctx)
+    yield crm
+    crm.session.close()
 
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, 0)

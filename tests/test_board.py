@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-import pytest
 
 from crm_tui import db
 from crm_tui.app import CrmApp
@@ -14,22 +12,12 @@ from crm_tui.services import deals, records
 from crm_tui.services.board import WINDOW
 from crm_tui.services.context import Context
 from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import HOSTILE, board, column, fill, focus, header, make_app, settle, titles
+from tests.board_fixtures import HOSTILE, board, column, focus, header, make_app, settle, titles
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
 
 
-@pytest.fixture
-def ids(sqlite_workspace: Workspace) -> dict[str, int]:
-    return fill(sqlite_workspace.ctx)
-
-
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 async def test_the_board_shows_each_stage_with_its_deals_and_totals(app: CrmApp) -> None:

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 
 from crm_tui import clock
 from crm_tui.app import CrmApp
@@ -17,22 +15,12 @@ from crm_tui.screens.deal_form import DealFormScreen
 from crm_tui.services import records
 from crm_tui.services.context import Context
 from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import HOSTILE, fill, focus, make_app, settle, titles, type_into
+from tests.board_fixtures import HOSTILE, focus, settle, titles, type_into
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
 
 
-@pytest.fixture
-def ids(sqlite_workspace: Workspace) -> dict[str, int]:
-    return fill(sqlite_workspace.ctx)
-
-
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 def error_text(pilot, name: str) -> str:  # noqa: ANN001

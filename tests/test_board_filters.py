@@ -3,7 +3,6 @@ exactly the matching deals, and the counts must follow."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,7 +13,7 @@ from crm_tui.screens.filters import FilterScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import records
 from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import board, fill, header, make_app, settle, titles, type_into
+from tests.board_fixtures import board, fill, header, settle, titles, type_into
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
@@ -39,11 +38,6 @@ def ids(sqlite_workspace: Workspace) -> dict[str, int]:
     return found
 
 
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 def visible(pilot) -> dict[str, list[str]]:  # noqa: ANN001

@@ -3,9 +3,7 @@ typed-ahead moves, folding closed columns, remembering the pipeline, the keys sc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-import pytest
 
 from crm_tui import db
 from crm_tui.app import CrmApp
@@ -14,22 +12,12 @@ from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.keys import KeysScreen
 from crm_tui.services.workspace import Workspace
 from crm_tui.widgets.stage_column import StageColumn
-from tests.board_fixtures import board, burst, column, fill, focus, make_app, settle
+from tests.board_fixtures import board, burst, column, focus, make_app, settle
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
 
 
-@pytest.fixture
-def ids(sqlite_workspace: Workspace) -> dict[str, int]:
-    return fill(sqlite_workspace.ctx)
-
-
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 def history(deal_id: int) -> list[tuple[int | None, int]]:

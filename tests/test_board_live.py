@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,12 @@ import pytest
 from crm_tui.app import CrmApp
 from crm_tui.models import Deal
 from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import fill, focus, make_app, settle, titles
+from tests.board_fixtures import focus, settle, titles
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
 
 
-@pytest.fixture
-def ids(sqlite_workspace: Workspace) -> dict[str, int]:
-    return fill(sqlite_workspace.ctx)
-
-
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 def in_another_process(path: Path, code: str) -> None:

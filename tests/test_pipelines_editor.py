@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-import pytest
 
 from crm_tui.app import CrmApp
 from crm_tui.models import Deal, Event, Pipeline, Stage, StageChange
 from crm_tui.screens.pipelines import PipelinesScreen
 from crm_tui.screens.stage_form import StageFormScreen
-from crm_tui.services.workspace import Workspace
-from tests.board_fixtures import board, fill, make_app, settle, type_into
+from tests.board_fixtures import board, settle, type_into
 from tests.helpers import stage_named
 
 SIZE = (120, 35)
 
 
-@pytest.fixture
-def ids(sqlite_workspace: Workspace) -> dict[str, int]:
-    return fill(sqlite_workspace.ctx)
-
-
-@pytest.fixture
-def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 def sales_stages() -> list[tuple[str, int, str, int | None]]:
