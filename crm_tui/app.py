@@ -51,6 +51,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         self._wanted_keymap = dict(keymap or {})
         self.animation_level = animations  # type: ignore[assignment]
         self._unsubscribe = session.ctx.bus.subscribe(DomainEvent, self._relay)
+        session.preload("events", changes.latest_event_id)  # before any screen reads its data
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -90,8 +91,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
     async def _poll_changes(self) -> None:
         """Changes other processes wrote to the event log reach every screen within a second."""
         if self._last_event_id is None:
-            self._last_event_id = await self.session.call(changes.latest_event_id)
-            return
+            self._last_event_id = await self.session.take_preloaded("events", changes.latest_event_id)
         rows = await self.session.call(changes.changes_since, self._last_event_id)
         if not rows:
             return

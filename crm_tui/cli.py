@@ -107,7 +107,7 @@ def _open(target: Target, settings: Settings, login: str | None) -> Workspace:
 
 def _run_app(workspace: Workspace, settings: Settings) -> int:
     from crm_tui import db
-    from crm_tui.services import board
+    from crm_tui.services import board, changes
     from crm_tui.services.session import Session
 
     logging.basicConfig(
@@ -117,6 +117,8 @@ def _run_app(workspace: Workspace, settings: Settings) -> int:
     )
     db.close()  # the app works on its own database thread
     session = Session(workspace.ctx, where=workspace.target.describe())
+    # Where the event log ends first, then the board: a change made in between is not missed.
+    session.preload("events", changes.latest_event_id)
     session.preload("board", partial(board.open_board, workspace.ctx.user_id))  # read while Textual is imported
 
     from crm_tui.app import CrmApp

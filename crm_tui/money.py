@@ -73,3 +73,12 @@ def format_money(minor: int | None, currency: str, *, compact: bool = False) -> 
         number = f"{major:,.{places}f}"
     symbol = _SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
+
+
+def format_plain(minor: int, currency: str) -> str:
+    """An amount as a person would type it back: digits with grouping, no symbol ("12,400.50")."""
+    places = exponent(currency)
+    major = Decimal(minor).scaleb(-places)
+    if major == major.to_integral_value():
+        return f"{int(major):,}"
+    return f"{major:,.{places}f}"

@@ -133,8 +133,12 @@ async def test_an_edit_that_someone_else_overtook_shows_both_values(app: CrmApp,
         await pilot.pause(0.4)
         assert isinstance(pilot.app.screen, DealFormScreen)  # still open: nothing lost
         message = error_text(pilot, "title")
-        assert "changed by someone else" in message and "yours 900000, theirs 700000" in message
-        assert Deal.get_by_id(ids["globex"]).amount == 700_000
+        assert message.startswith("Someone else saved this deal meanwhile: amount $7,000 (yours $9,000).")
+        assert Deal.get_by_id(ids["globex"]).amount == 700_000  # theirs stands until the rep chooses
+        await pilot.press("ctrl+s")  # saving again is choosing mine
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, DealFormScreen)
+        assert Deal.get_by_id(ids["globex"]).amount == 900_000
 
 
 async def test_d_deletes_after_asking_and_u_brings_it_back(app: CrmApp, ids: dict[str, int]) -> None:

@@ -96,7 +96,7 @@ async def test_an_unexpected_failure_is_shown_and_the_app_keeps_running(app: Crm
 
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(board_service, "refresh_columns", broken)
+        monkeypatch.setattr(board_service, "load_board", broken)  # r reads the whole board again
         await pilot.press("r")
         await settle(pilot)
         assert pilot.app.is_running

@@ -66,11 +66,25 @@ class CatchesEarlyKeys:
     """Mixin for forms: keys typed before the first field had the focus (a burst right after the
     key that opened the form, over a slow link) reach the screen itself; put them in the field."""
 
-    def on_key(self, event: events.Key) -> None:
-        """A printable key the screen got instead of its focused field goes into that field."""
+    async def on_key(self, event: events.Key) -> None:
+        """A key the screen got instead of its focused field acts on that field: letters are typed,
+        enter submits, backspace deletes."""
         node: Any = self
         focused = node.focused
-        if event.is_printable and event.character and isinstance(focused, Input):
-            event.stop()
-            event.prevent_default()
+        if not isinstance(focused, Input):
+            return
+        if event.is_printable and event.character:
             focused.insert_text_at_cursor(event.character)
+        elif event.key == "enter":
+            await self.submit_now(focused)
+        elif event.key == "backspace":
+            focused.action_delete_left()
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
+    async def submit_now(self, field: Input) -> None:
+        """Enter arrived early: submit. Forms that read their fields override this to read them
+        now, before keys queued after the enter are typed."""
+        await field.action_submit()

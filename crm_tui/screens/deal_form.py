@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from crm_tui import clock
 from crm_tui.dates import DateError, parse_date
-from crm_tui.money import MoneyError, format_money, parse_money
+from crm_tui.money import MoneyError, format_plain, parse_money
 from crm_tui.screens.base import CatchesEarlyKeys, ReportsWorkerErrors, session_of
 from crm_tui.services import lookups
 from crm_tui.services.deal_detail import DealDetail
@@ -86,6 +86,7 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         self.currency = currency
         self.deal = deal
         self.users = users or []
+        self._typed: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         """The fields, their error lines, and the buttons."""
@@ -97,7 +98,7 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
                 yield Static(Content.assemble("Edit ", (safe_text(deal.title), "bold")), classes="title")
             yield from self._field("title", "Title *", deal.title if deal else "", "e.g. Acme renewal 2027")
             yield from self._field("company", "Company", (deal.company or "") if deal else "", "type to find one; a new name adds it")
-            amount = format_money(deal.amount, deal.currency).lstrip("$€£¥") if deal else ""
+            amount = format_plain(deal.amount, deal.currency) if deal else ""
             yield from self._field("amount", f"Amount ({self.currency})", amount, "e.g. 12,400 or 12.4k")
             close = deal.expected_close.isoformat() if deal and deal.expected_close else ""
             yield from self._field("expected_close", "Expected close", close, "2026-12-01, +30d, next friday, dec 14")
@@ -132,11 +133,13 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
             (lines.first() if lines else self.query_one("#title-error")).update(message)
 
     def _value(self, name: str) -> str:
-        return self.query_one(f"#{name}", Input).value
+        return self._typed.get(name, self.query_one(f"#{name}", Input).value)
 
-    def collect(self) -> DealFormResult | None:
-        """Read and check the fields; None (with messages shown) if something is wrong."""
+    def collect(self, typed: dict[str, str] | None = None) -> DealFormResult | None:
+        """Read and check the fields (`typed`: values as they were when enter was pressed); None
+        (with messages shown) if something is wrong."""
         errors: dict[str, str] = {}
+        self._typed = typed or {}
         values: dict[str, Any] = {"title": self._value("title")}
         if not values["title"].strip():
             errors["title"] = "A deal needs a title."
@@ -166,19 +169,27 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         return DealFormResult(values, self._value("company"))
 
     @on(Input.Submitted)
-    def _submitted(self) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        # The field's value as it was at enter: keys typed after it may already be in the field.
+        self._save_fields({event.input.id or "": event.value})
+
+    async def submit_now(self, field: Input) -> None:
+        """Enter came before the first field had the focus: save what was typed so far."""
         self.action_save()
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        """Check the fields and save; the form stays open to show what the services refused."""
-        self._save()
+        """Check the fields and save; the form stays open to show what the services refused. The
+        fields are read now: keys typed while it saves cannot change what is saved."""
+        self._save_fields({})
+
+    def _save_fields(self, typed: dict[str, str]) -> None:
+        result = self.collect(typed)
+        if result is not None:
+            self._save(result)
 
     @work(exit_on_error=False, exclusive=True, group="deal-form-save")
-    async def _save(self) -> None:
-        result = self.collect()
-        if result is None:
-            return
+    async def _save(self, result: DealFormResult) -> None:
         errors = await self.save(result)
         if errors:
             self.show_errors(errors)

@@ -114,6 +114,10 @@ class FilterScreen(ModalScreen[BoardFilter | None]):
             stale_only=self.query_one("#stale_only", Checkbox).value,
             mine_only=self.query_one("#mine_only", Checkbox).value,
         )
+        if flt.amount_min is not None and flt.amount_max is not None and flt.amount_min > flt.amount_max:
+            errors.append("the lowest amount is above the highest")
+        if flt.close_from and flt.close_to and flt.close_from > flt.close_to:
+            errors.append("the first close date is after the last")
         self.query_one("#error", Static).update("; ".join(errors))
         return None if errors else flt
 

@@ -4,6 +4,7 @@ is deleted only after its deals have been moved to a stage the user picks."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from textual import on, work
@@ -62,7 +63,8 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
                 yield OptionList(id="pipelines")
             with Vertical(id="stages-pane"):
                 table: DataTable[Content] = DataTable(id="stages", cursor_type="row", zebra_stripes=True)
-                table.add_columns("Stage", "Probability", "Kind", "Stale after", "Deals")
+                for label, width in (("Stage", 30), ("Probability", 11), ("Kind", 7), ("Stale after", 11), ("Deals", 9)):
+                    table.add_column(label, width=width)
                 yield table
         yield Static("tab switches list · a add · r rename · e edit stage · K/J reorder · d delete · esc back", classes="hint")
         yield Footer()
@@ -76,6 +78,11 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
         """The highlighted pipeline."""
         index = self.query_one("#pipelines", OptionList).highlighted
         return self.pipeline_rows[index] if index is not None and index < len(self.pipeline_rows) else None
+
+    async def fresh(self, entity: str, row: Any) -> Any:
+        """The row as stored now (keys typed fast may act before the list is re-read)."""
+        snapshot = await session_of(self).call(records.get, entity, row.id)
+        return replace(row, version=snapshot.version, name=snapshot["name"])
 
     @property
     def stage(self) -> StageRow | None:
@@ -152,8 +159,13 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
                 self.reload()
             return
         name = await self.app.push_screen_wait(TextPromptScreen(Content("Name of the new pipeline"), placeholder="e.g. Renewals"))
-        if name and await self._try(lambda: session.call(pipelines.add_pipeline, session.ctx, name), title="Not added"):
-            self.reload()
+        added: list[int] = []
+
+        async def add() -> None:
+            added.append((await session.call(pipelines.add_pipeline, session.ctx, name)).id)
+
+        if name and await self._try(add, title="Not added"):
+            self.reload(pipeline_id=added[0])
 
     @work(exit_on_error=False, group="pipelines-edit")
     async def action_rename(self) -> None:
@@ -162,6 +174,7 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
         entity, row = ("stage", self.stage) if self._stages_focused() else ("pipeline", self.pipeline)
         if row is None:
             return
+        row = await self.fresh(entity, row)
         question = Content.assemble(f"New name for the {entity} ", (safe_text(row.name), "bold"))
         name = await self.app.push_screen_wait(TextPromptScreen(question, value=row.name))
         if name and await self._try(
@@ -179,6 +192,7 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
         stage = self.stage
         if stage is None:
             return
+        stage = await self.fresh("stage", stage)
         session = session_of(self)
 
         async def save(values: dict[str, Any]) -> dict[str, str] | None:
@@ -210,6 +224,7 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
             pipeline = self.pipeline
             if pipeline is None:
                 return
+            pipeline = await self.fresh("pipeline", pipeline)
             question = Content.assemble("Delete the pipeline ", (safe_text(pipeline.name), "bold"), "?")
             if await self.app.push_screen_wait(ConfirmScreen(question, yes="Delete")) and await self._try(
                 lambda: session.call(records.delete, session.ctx, "pipeline", pipeline.id, version=pipeline.version), title="Not deleted"
@@ -219,6 +234,7 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
         stage = self.stage
         if stage is None:
             return
+        stage = await self.fresh("stage", stage)
         move_to: int | None = None
         reason: str | None = None
         if stage.deals:
@@ -242,9 +258,13 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
         question = Content.assemble("Delete the stage ", (safe_text(stage.name), "bold"), "?")
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Delete")):
             return
-        if await self._try(
-            lambda: session.call(pipelines.delete_stage, session.ctx, stage.id, version=stage.version, move_to=move_to, lost_reason=reason),
-            title="Not deleted",
-        ):
-            self.notify(f"Deleted {safe_text(stage.name)}" + (f"; moved {stage.deals:,} deals." if stage.deals else "."), markup=False)
+        moved: list[int] = []
+
+        async def delete() -> None:
+            moved.append(
+                await session.call(pipelines.delete_stage, session.ctx, stage.id, version=stage.version, move_to=move_to, lost_reason=reason)
+            )
+
+        if await self._try(delete, title="Not deleted"):
+            self.notify(f"Deleted {safe_text(stage.name)}" + (f"; moved {moved[0]:,} deals." if moved[0] else "."), markup=False)
             self.reload()

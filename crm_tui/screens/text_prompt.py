@@ -43,6 +43,11 @@ class TextPromptScreen(CatchesEarlyKeys, ModalScreen[str | None]):
         if event.value.strip():
             self.dismiss(event.value.strip())
 
+    async def submit_now(self, field: Input) -> None:
+        """Enter came before the field had the focus: answer with what was typed so far."""
+        if field.value.strip():
+            self.dismiss(field.value.strip())
+
     def action_cancel(self) -> None:
         """Esc: no answer."""
         self.dismiss(None)

@@ -79,6 +79,7 @@ class DealCard:
     stage_entered_at: datetime
     probability: int | None = None
     confidence: int | None = None
+    closed_at: datetime | None = None
     tags: tuple[str, ...] = ()
     overdue_tasks: int = 0
 
@@ -192,7 +193,7 @@ def card_window(query: BoardQuery, stage_id: int, offset: int, limit: int = WIND
     select = (
         Deal.select(
             Deal.id, Deal.version, Deal.stage, Deal.title, Company.name, User.name, Deal.amount, Deal.currency,
-            Deal.expected_close, Deal.stage_entered_at, Deal.probability, Deal.confidence,
+            Deal.expected_close, Deal.stage_entered_at, Deal.probability, Deal.confidence, Deal.closed_at,
         )  # fmt: skip
         .join(Company, JOIN.LEFT_OUTER, on=(Deal.company == Company.id))
         .join_from(Deal, User, JOIN.LEFT_OUTER, on=(Deal.owner == User.id))
@@ -274,17 +275,23 @@ def load_board(
 
 @dataclass(frozen=True)
 class ColumnsUpdate:
-    """Fresh totals and windows for some columns (after a move, an edit, or a change elsewhere)."""
+    """Fresh totals and windows for some columns (after a move, an edit, or a change elsewhere),
+    and the pipeline as it is now (None if it was archived): if someone changed its stages, the
+    board must be rebuilt rather than refreshed."""
 
     totals: dict[int, ColumnTotals]
     windows: dict[int, ColumnWindow]
+    pipeline: PipelineInfo | None = None
 
 
 def refresh_columns(query: BoardQuery, requests: list[ColumnRequest], *, all_totals: bool = True) -> ColumnsUpdate:
     """Re-read the requested columns' windows, and the totals of every column (or only theirs)."""
+    current = next((p for p in list_pipelines() if p.id == query.pipeline.id), None)
+    if current != query.pipeline:
+        return ColumnsUpdate({}, {}, current)
     stage_ids = [request.stage_id for request in requests]
     totals = column_totals(query, None if all_totals else stage_ids)
-    return ColumnsUpdate(totals, read_columns(query, requests, totals))
+    return ColumnsUpdate(totals, read_columns(query, requests, totals), current)
 
 
 def with_time(query: BoardQuery) -> BoardQuery:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from crm_tui.events import DealStageChanged, RecordUpdated
@@ -21,7 +23,13 @@ class _LostReason(BaseModel):
 
 
 def move_deal(
-    ctx: Context, deal_id: int, to_stage_id: int, *, from_stage_id: int, lost_reason: str | None = None
+    ctx: Context,
+    deal_id: int,
+    to_stage_id: int,
+    *,
+    from_stage_id: int,
+    lost_reason: str | None = None,
+    restore_times: tuple[datetime, datetime | None] | None = None,
 ) -> Snapshot:
     """Move a deal to another stage, if it is still in `from_stage_id` (the stage the caller saw).
 
@@ -29,6 +37,9 @@ def move_deal(
     won, lost or closed (and clears it when a deal is reopened), writes a StageChange row and an
     event-log row, and publishes DealStageChanged once after commit. A lost stage needs a reason.
     A deal that someone else has moved meanwhile raises ConflictError and nothing changes.
+
+    `restore_times` (stage entered, closed) is for undo: the move is recorded like any other, but
+    the deal gets back the times it had, so "days in stage" does not restart.
     """
     with write(ctx) as tx:
         deal = Deal.get_or_none(Deal.id == deal_id, Deal.deleted_at.is_null())
@@ -47,11 +58,14 @@ def move_deal(
                 raise ValidationFailed("Deal", {"lost_reason": "is required to move a deal to a lost stage"})
             reason = validate(_LostReason, {"lost_reason": lost_reason}, "Deal")["lost_reason"]
         closed_at = None if target.kind == "open" else tx.now
+        entered_at = tx.now
+        if restore_times is not None:
+            entered_at, closed_at = restore_times[0], (restore_times[1] if target.kind != "open" else None)
         updated = (
             Deal.update(
                 stage=target.id,
                 pipeline=target.pipeline_id,
-                stage_entered_at=tx.now,
+                stage_entered_at=entered_at,
                 closed_at=closed_at,
                 lost_reason=reason,
                 updated_at=tx.now,
@@ -138,6 +152,7 @@ def quick_save(
         else:
             data["company_id"] = None
         if deal_id is None:
+            data.setdefault("owner_id", ctx.user_id)  # a rep's new deal is theirs unless they say otherwise
             return records.create(ctx, "deal", data)
         assert version is not None
         return records.update(ctx, "deal", deal_id, data, version=version)

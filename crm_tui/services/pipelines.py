@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from peewee import fn
 
 from crm_tui.events import DealStageChanged
-from crm_tui.models import Deal, Pipeline, Stage, StageChange
+from crm_tui.models import Deal, Event, Pipeline, Stage, StageChange
 from crm_tui.services import records
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import Snapshot
-from crm_tui.services.unit import write
+from crm_tui.services.unit import to_json, write
 
 NEW_PIPELINE_STAGES = [("New", 10, "open"), ("Won", 100, "won"), ("Lost", 0, "lost")]
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ def move_stage(ctx: Context, stage_id: int, step: int) -> None:
 
 
 def move_all_deals(ctx: Context, from_stage_id: int, to_stage_id: int, *, lost_reason: str | None = None) -> int:
-    """Move every live deal of one stage to another, each with its own history row and event."""
+    """Move every live deal of one stage to another, each with its own history row and event.
+
+    Set-based (a batched UPDATE and batched inserts), so a stage of tens of thousands of deals holds
+    the write lock for a moment, not for minutes.
+    """
     with write(ctx) as tx:
         target = Stage.get_or_none(Stage.id == to_stage_id, Stage.deleted_at.is_null())
         if target is None or to_stage_id == from_stage_id:
@@ -114,20 +119,36 @@ def move_all_deals(ctx: Context, from_stage_id: int, to_stage_id: int, *, lost_r
         closed_at = None if target.kind == "open" else tx.now
         reason = lost_reason if target.kind == "lost" else None
         ids = [row.id for row in Deal.select(Deal.id).where(Deal.stage == from_stage_id, Deal.deleted_at.is_null())]
-        for deal_id in ids:
+        last_event = Event.select(fn.MAX(Event.id)).scalar() or 0
+        old, new = to_json(from_stage_id), to_json(target.id)
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start : start + _BATCH]
             Deal.update(
                 stage=target.id, pipeline=target.pipeline_id, stage_entered_at=tx.now, closed_at=closed_at,
                 lost_reason=reason, updated_at=tx.now, version=Deal.version + 1,
-            ).where(Deal.id == deal_id).execute()  # fmt: skip
-            change_id = StageChange.insert(
-                deal=deal_id, from_stage=from_stage_id, to_stage=target.id, at=tx.now, user=ctx.user_id
+            ).where(Deal.id.in_(chunk)).execute()  # fmt: skip
+            StageChange.insert_many(
+                [(deal_id, from_stage_id, target.id, tx.now, ctx.user_id) for deal_id in chunk],
+                fields=[StageChange.deal, StageChange.from_stage, StageChange.to_stage, StageChange.at, StageChange.user],
             ).execute()
-            event_id = tx.log("deal.stage_changed", "deal", deal_id, field="stage_id", old=from_stage_id, new=target.id)
+            Event.insert_many(
+                [(tx.now, ctx.user_id, "deal.stage_changed", "deal", deal_id, "stage_id", old, new, tx.token) for deal_id in chunk],
+                fields=[Event.at, Event.user, Event.kind, Event.entity, Event.record_id, Event.field, Event.old, Event.new, Event.txn],
+            ).execute()
+        events = dict(
+            Event.select(Event.record_id, Event.id).where(Event.id > last_event, Event.txn == tx.token, Event.kind == "deal.stage_changed").tuples()
+        )
+        changes = dict(
+            StageChange.select(StageChange.deal, StageChange.id)
+            .where(StageChange.to_stage == target.id, StageChange.from_stage == from_stage_id, StageChange.at == tx.now)
+            .tuples()
+        )
+        for deal_id in ids:
             tx.emit(
                 DealStageChanged(
-                    event_id=event_id, user_id=ctx.user_id, at=tx.now, deal_id=deal_id, pipeline_id=target.pipeline_id,
-                    from_stage_id=from_stage_id, to_stage_id=target.id, stage_change_id=change_id, to_kind=target.kind,
-                    lost_reason=reason,
+                    event_id=events.get(deal_id), user_id=ctx.user_id, at=tx.now, deal_id=deal_id, pipeline_id=target.pipeline_id,
+                    from_stage_id=from_stage_id, to_stage_id=target.id, stage_change_id=changes.get(deal_id, 0),
+                    to_kind=target.kind, lost_reason=reason,
                 )
             )  # fmt: skip
         return len(ids)

@@ -46,8 +46,10 @@ class Session:
 
     def preload(self, key: str, fn: Callable[[], object]) -> None:
         """Start `fn()` on the database thread now, before the UI exists, so that the first screen
-        finds its data ready (start-up overlaps the reading with importing Textual)."""
-        self._preloaded[key] = self._executor.submit(_guarded, fn)
+        finds its data ready (start-up overlaps the reading with importing Textual). Calls run in
+        the order they were started; a key already preloaded is left as it is."""
+        if key not in self._preloaded:
+            self._preloaded[key] = self._executor.submit(_guarded, fn)
 
     async def take_preloaded(self, key: str, fn: Callable[[], T]) -> T:
         """The result of the `preload` under `key` if one was started, else `fn()` run now; once."""

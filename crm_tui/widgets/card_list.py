@@ -38,7 +38,7 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("pageup", "page(-1)", "Page up", show=False, id="board.page_up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="board.page_down"),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"card-list--card", "card-list--cursor", "card-list--separator"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"card-list--card", "card-list--cursor", "card-list--separator", "card-list--empty"}
     DEFAULT_CSS = """
     CardList {
         background: transparent;
@@ -47,6 +47,7 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         text-wrap: nowrap;
         text-overflow: ellipsis;
         & > .card-list--separator { color: $foreground 15%; }
+        & > .card-list--empty { color: $text-disabled; }
         & > .card-list--cursor { background: transparent; }
         &:focus > .card-list--cursor {
             color: $block-cursor-foreground;
@@ -76,17 +77,33 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id)
         self.stage = stage
         self.count = 0
+        self.moves = 0
+        """How many times the user moved the cursor (set by watch_cursor)."""
         self._cards: dict[int, DealCard] = {}
         self._asked: set[int] = set()
         self._strips: LRUCache[tuple, list[Strip]] = LRUCache(256)
         self.show(count, window)
 
     # -- data ----------------------------------------------------------------------------------
-    def show(self, count: int, window: ColumnWindow | None, *, cursor: int | None = None, keep_row: bool = False) -> None:
+    def show(
+        self,
+        count: int,
+        window: ColumnWindow | None,
+        *,
+        cursor: int | None = None,
+        keep_row: bool = False,
+        moves_seen: int | None = None,
+    ) -> None:
         """Replace what is loaded: `count` cards in all, `window` of them known; put the cursor on
         `cursor`, else on the window's anchor deal, else keep its position (clamped). With
         `keep_row`, the selected card stays on the same screen row (cards above it may have come
-        or gone), so a refresh does not make the view jump."""
+        or gone), so a refresh does not make the view jump. If the user has moved the cursor since
+        `moves_seen` (the refresh was read before that), the cursor stays on the card they chose."""
+        if moves_seen is not None and moves_seen != self.moves:
+            chosen = self.current
+            in_window = [i for i, card in enumerate(window.cards if window else (), window.offset if window else 0) if chosen and card.id == chosen.id]
+            cursor = in_window[0] if in_window else self.cursor
+            window = ColumnWindow(window.stage_id, window.offset, window.cards, None) if window else None
         row_on_screen = self.cursor * ROW - self.scroll_offset.y if keep_row else None
         self.count = count
         self._cards.clear()
@@ -139,6 +156,9 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width
         index, line = divmod(self.scroll_offset.y + y, ROW)
         base = self.get_visual_style("card-list--card")
+        if self.count == 0 and y == 1:
+            hint = self.get_visual_style("card-list--empty").rich_style
+            return Strip([Segment(" No deals here".ljust(width), hint)], width)
         if index >= self.count or width <= 0:
             return Strip.blank(width, base.rich_style)
         if line == CARD_LINES:
@@ -184,7 +204,9 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- moving the cursor ---------------------------------------------------------------------
     def watch_cursor(self) -> None:
-        """Keep the selected card in view."""
+        """Keep the selected card in view, and count the move (a refresh that was read before it
+        must not put the cursor back)."""
+        self.moves += 1
         self._follow_cursor()
         self.refresh()
 

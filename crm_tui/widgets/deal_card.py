@@ -4,7 +4,7 @@ built as Content from safe text, never parsed as markup."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from textual.content import Content
 
@@ -27,8 +27,9 @@ def days_in_stage(card: DealCard, now: datetime) -> int:
 
 
 def is_stale(card: DealCard, stage: StageInfo, now: datetime) -> bool:
-    """The deal has sat in an open stage longer than the stage's rot_days."""
-    return bool(stage.rot_days) and not stage.is_closed and days_in_stage(card, now) > (stage.rot_days or 0)
+    """The deal has sat in an open stage longer than the stage's rot_days (the same rule as the
+    board's "stale only" filter)."""
+    return bool(stage.rot_days) and not stage.is_closed and now - card.stage_entered_at > timedelta(days=stage.rot_days or 0)
 
 
 def _signals(card: DealCard, stage: StageInfo, now: datetime) -> Content:

@@ -39,12 +39,9 @@ class StageColumn(Vertical):
             height: 3; padding: 0 1; background: $boost;
             text-wrap: nowrap; text-overflow: ellipsis;
         }
-        .stage-empty { display: none; color: $text-disabled; padding: 1 1; }
-        &.-empty .stage-empty { display: block; }
-        &.-empty CardList { display: none; }
         &.-collapsed {
             width: 14;
-            CardList, .stage-empty { display: none; }
+            CardList { display: none; }
             .stage-header { height: 100%; background: $panel; }
         }
     }
@@ -71,12 +68,10 @@ class StageColumn(Vertical):
         if width is not None and not self.collapsed:
             self.styles.width = width
         self.set_class(self.collapsed, "-collapsed")
-        self.set_class(self.totals.count == 0, "-empty")
 
     def compose(self) -> ComposeResult:
-        """Header, the empty-column hint, then the cards."""
+        """Header, then the cards (an empty column says so itself, and keeps the focus)."""
         yield Static(self._header(), classes="stage-header")
-        yield Static("No deals in this stage", classes="stage-empty", markup=False)
         yield CardList(self.stage, count=self.totals.count, window=self._window)
 
     @property
@@ -102,7 +97,6 @@ class StageColumn(Vertical):
         self.totals = totals
         self.currency = currency
         self.query_one(".stage-header", Static).update(self._header())
-        self.set_class(totals.count == 0, "-empty")
 
     def set_collapsed(self, collapsed: bool, width: int) -> None:
         """Fold a closed column to a strip, or open it again at `width`."""
@@ -112,8 +106,15 @@ class StageColumn(Vertical):
         self.query_one(".stage-header", Static).update(self._header())
 
     def show(
-        self, totals: ColumnTotals, currency: str, window: ColumnWindow | None, *, cursor: int | None = None, keep_row: bool = False
+        self,
+        totals: ColumnTotals,
+        currency: str,
+        window: ColumnWindow | None,
+        *,
+        cursor: int | None = None,
+        keep_row: bool = False,
+        moves_seen: int | None = None,
     ) -> None:
         """Fresh totals and cards (see CardList.show)."""
         self.set_totals(totals, currency)
-        self.cards.show(totals.count, window, cursor=cursor, keep_row=keep_row)
+        self.cards.show(totals.count, window, cursor=cursor, keep_row=keep_row, moves_seen=moves_seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from time import monotonic
 from typing import TYPE_CHECKING
 
@@ -14,8 +15,10 @@ from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.deal_detail import DealDetailScreen
 from crm_tui.screens.deal_form import DealFormResult, DealFormScreen
 from crm_tui.services import deal_detail, deals, lookups, records
-from crm_tui.services.errors import ServiceError, ValidationFailed
+from crm_tui.services.board import DealCard
+from crm_tui.services.errors import ConflictError, ServiceError, ValidationFailed
 from crm_tui.services.records import Snapshot
+from crm_tui.money import format_money
 from crm_tui.text import safe_text
 
 if TYPE_CHECKING:
@@ -25,6 +28,31 @@ if TYPE_CHECKING:
 def _errors(error: ServiceError) -> dict[str, str]:
     """A service refusal as messages per form field."""
     return error.errors if isinstance(error, ValidationFailed) else {"": str(error)}
+
+
+_LABELS = {"title": "title", "company_id": "company", "amount": "amount", "expected_close": "expected close",
+           "owner_id": "owner", "probability": "probability", "confidence": "confidence"}  # fmt: skip
+
+
+def _describe_conflict(error: ConflictError, currency: str) -> str:
+    """What a teammate saved meanwhile, in the words and units of the form."""
+
+    def shown(name: str, value: object) -> str:
+        if value is None:
+            return "empty"
+        if name in ("amount", "cost") and isinstance(value, int):
+            return format_money(value, currency)
+        if isinstance(value, date):
+            return value.isoformat()
+        return safe_text(value)
+
+    theirs = [
+        f"{_LABELS.get(d.field, d.field)} {shown(d.field, d.theirs)} (yours {shown(d.field, d.mine)})"
+        for d in error.differences
+        if d.field in _LABELS
+    ]
+    what = "; ".join(theirs) or "other fields"
+    return f"Someone else saved this deal meanwhile: {what}. Save again to keep yours, or Esc to keep theirs."
 
 
 class DealActions:
@@ -42,6 +70,9 @@ class DealActions:
             self.notify("This pipeline has no stage to add a deal to.", severity="warning")
             return
         stage = column.stage
+        if stage.kind == "lost":
+            self.notify("A new deal starts in an open stage: move it here later to record why it was lost.")
+            return
         session = session_of(self)
         saved: list[Snapshot] = []
 
@@ -70,34 +101,33 @@ class DealActions:
         self.notify(f"Added {safe_text(deal['title'])}.", markup=False)
 
     def action_open_deal(self: BoardScreen) -> None:
-        """Show everything about the selected deal."""
-        if not self.dialog_pending():
-            self._open_deal()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _open_deal(self: BoardScreen) -> None:
+        """Show everything about the selected deal (the one selected when the key was pressed)."""
         card = self.selected()
         if card is None:
-            return
+            self.notify("No deal here.")
+        elif not self.dialog_pending():
+            self._open_deal(card)
+
+    @work(exit_on_error=False, group="board-form")
+    async def _open_deal(self: BoardScreen, card: DealCard) -> None:
         try:
             detail = await session_of(self).call(deal_detail.deal_detail, card.id)
         except ServiceError as error:
             self.notify(safe_text(str(error)), severity="warning", markup=False)
             return
         if await self.app.push_screen_wait(DealDetailScreen(detail)) == "edit":
-            self._edit_deal()  # straight on from the detail panel
+            self._edit_deal(card)  # straight on from the detail panel, the same deal
 
     def action_edit_deal(self: BoardScreen) -> None:
         """Edit the selected deal's essentials."""
-        if not self.dialog_pending():
-            self._edit_deal()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _edit_deal(self: BoardScreen) -> None:
         card = self.selected()
         if card is None:
             self.notify("Select a deal first.", severity="warning")
-            return
+        elif not self.dialog_pending():
+            self._edit_deal(card)
+
+    @work(exit_on_error=False, group="board-form")
+    async def _edit_deal(self: BoardScreen, card: DealCard) -> None:
         session = session_of(self)
         try:
             detail = await session.call(deal_detail.deal_detail, card.id)
@@ -107,50 +137,58 @@ class DealActions:
             return
         users = await session.call(lookups.users)
         saved: list[Snapshot] = []
+        version = [detail.version]
 
         async def save(result: DealFormResult) -> dict[str, str] | None:
             try:
                 snapshot = await session.call(
                     deals.quick_save, session.ctx, result.values, company_name=result.company_name,
-                    deal_id=detail.id, version=detail.version,
+                    deal_id=detail.id, version=version[0],
                 )  # fmt: skip
+            except ConflictError as error:
+                # Show what they saved; saving again is the rep's choice to keep their own values.
+                version[0] = error.actual_version or version[0]
+                return {"": _describe_conflict(error, detail.currency)}
             except ServiceError as error:
                 return _errors(error)
             saved.append(snapshot)
             return None
 
-        form = DealFormScreen(save, stage_name=detail.stage, currency=self.currency, deal=detail, users=users)
+        form = DealFormScreen(save, stage_name=detail.stage, currency=detail.currency, deal=detail, users=users)
         if await self.app.push_screen_wait(form) is None or not saved:
             return
         after = saved[0]
-        changed = {name: before[name] for name in after.values if name in before.values and after[name] != before[name]}
-        changed.pop("updated_at", None)
-        if changed:
-            self.undo_steps.append(UndoStep("edit", after.id, after["title"], before=changed, version=after.version))
+        fields = [name for name in ("title", "company_id", "amount", "expected_close", "owner_id", "probability", "confidence")
+                  if after[name] != before[name]]  # fmt: skip
+        if fields:
+            self.undo_steps.append(
+                UndoStep(
+                    "edit", after.id, after["title"],
+                    before={name: before[name] for name in fields}, after={name: after[name] for name in fields},
+                )
+            )  # fmt: skip
         self.recent_writes[("deal", after.id)] = monotonic()
         async with self._write_lock:
             await self.refresh_board(anchors={card.stage_id: after.id})
 
     def action_delete_deal(self: BoardScreen) -> None:
         """Delete the selected deal, after asking."""
-        if not self.dialog_pending():
-            self._delete_deal()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _delete_deal(self: BoardScreen) -> None:
         card = self.selected()
         if card is None:
             self.notify("Select a deal first.", severity="warning")
-            return
+        elif not self.dialog_pending():
+            self._delete_deal(card)
+
+    @work(exit_on_error=False, group="board-form")
+    async def _delete_deal(self: BoardScreen, card: DealCard) -> None:
         question = Content.assemble("Delete ", (safe_text(card.title), "bold"), "? (u brings it back)")
         if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Delete")):
             return
         session = session_of(self)
         async with self._write_lock:
             self.recent_writes[("deal", card.id)] = monotonic()
-            try:
-                current = await session.call(records.get, "deal", card.id)
-                await session.call(records.delete, session.ctx, "deal", card.id, version=current.version)
+            try:  # at the version the rep saw: a teammate's change since then is not thrown away
+                await session.call(records.delete, session.ctx, "deal", card.id, version=card.version)
             except ServiceError as error:
                 self.notify(safe_text(str(error)), title="Not deleted", severity="warning", markup=False)
                 await self.refresh_board()

@@ -49,7 +49,6 @@ class Filtering:
     def action_search(self: BoardScreen) -> None:
         """Show the search box and type into it (at once: keys typed after / are the search)."""
         self.query_one("#search-bar").add_class("-shown")
-        self.focus_stage_id = None
         self.set_focus(self.query_one("#board-search", Input), scroll_visible=False)
 
     # Named handlers, not @on: Textual collects @on handlers only from the screen class itself.
@@ -67,8 +66,8 @@ class Filtering:
         if event.input.id == "board-search":
             if self._typing_timer is not None:
                 self._typing_timer.stop()
-            self.apply_filter(replace(self.filter, text=event.value))
-            self._focus_stage(self._first_stage_with_deals())
+            self.apply_filter(replace(self.filter, text=event.value), then_focus=True)
+            self.back_to_cards()
 
     def action_clear_filters(self: BoardScreen) -> None:
         """Show every deal again and hide the search box."""
@@ -81,17 +80,22 @@ class Filtering:
         bar.remove_class("-shown")
         self.apply_filter(BoardFilter())
         if self.focused_column() is None:
-            self._focus_stage(self._first_stage_with_deals())
+            self.back_to_cards()
 
     @work(exit_on_error=False, exclusive=True, group="board-filter")
-    async def apply_filter(self: BoardScreen, flt: BoardFilter) -> None:
-        """Show the board narrowed by `flt`."""
-        if self.query_ is None or flt == self.filter:
+    async def apply_filter(self: BoardScreen, flt: BoardFilter, *, then_focus: bool = False) -> None:
+        """Show the board narrowed by `flt` (and, with `then_focus`, focus the first column that
+        has matches once they are known)."""
+        if self.query_ is None:
             return
-        self.filter = flt
-        self.query_ = replace(self.query_, filter=flt)
-        async with self._write_lock:
-            await self.refresh_board()
+        if flt != self.filter:
+            self.filter = flt
+            self.query_ = replace(self.query_, filter=flt)
+            async with self._write_lock:
+                await self.refresh_board()
+        column = self.focused_column()
+        if then_focus and (column is None or not column.cards.count):
+            self._focus_stage(self._first_stage_with_deals())
 
     def show_filter_summary(self: BoardScreen) -> None:
         """Say what the board is narrowed to (or nothing)."""

@@ -4,6 +4,7 @@ the last moves and edits made since the app was opened."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +44,10 @@ class UndoStep:
     from_stage: int | None = None
     to_stage: int | None = None
     lost_reason: str | None = None
+    entered_at: datetime | None = None
+    closed_at: datetime | None = None
     before: dict[str, Any] | None = None
-    version: int | None = None
+    after: dict[str, Any] | None = None
 
 
 class Moves:
@@ -103,16 +106,16 @@ class Moves:
                 self.move_chains[card.id] = replace(chain, queued=chain.queued - 1)
 
     def action_move_to(self: BoardScreen) -> None:
-        """Pick any stage of the pipeline for the selected deal."""
-        if not self.dialog_pending():
-            self._move_to()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _move_to(self: BoardScreen) -> None:
+        """Pick any stage of the pipeline for the selected deal (the one selected at the key)."""
         card = self.selected()
         if card is None or self.pipeline is None:
             self.notify("Select a deal first.", severity="warning")
-            return
+        elif not self.dialog_pending():
+            self._move_to(card)
+
+    @work(exit_on_error=False, group="board-form")
+    async def _move_to(self: BoardScreen, card: DealCard) -> None:
+        assert self.pipeline is not None
         stages = list(self.pipeline.stages)
         current = next(i for i, stage in enumerate(stages) if stage.id == card.stage_id)
         choices = [
@@ -129,7 +132,15 @@ class Moves:
         async with self._write_lock:
             await self.move_card(card, stages[chosen])
 
-    async def move_card(self: BoardScreen, card: DealCard, target: StageInfo, *, undoing: bool = False, reason: str | None = None) -> bool:
+    async def move_card(
+        self: BoardScreen,
+        card: DealCard,
+        target: StageInfo,
+        *,
+        undoing: bool = False,
+        reason: str | None = None,
+        restore_times: tuple[datetime, datetime | None] | None = None,
+    ) -> bool:
         """Move `card` to `target` through move_deal and show the result; False if refused."""
         session = session_of(self)
         assert self.pipeline is not None
@@ -146,7 +157,10 @@ class Moves:
             previous_reason = (await session.call(records.get, "deal", card.id))["lost_reason"]
         self.recent_writes[("deal", card.id)] = monotonic()
         try:
-            await session.call(deals.move_deal, session.ctx, card.id, target.id, from_stage_id=card.stage_id, lost_reason=reason)
+            await session.call(
+                deals.move_deal, session.ctx, card.id, target.id,
+                from_stage_id=card.stage_id, lost_reason=reason, restore_times=restore_times,
+            )  # fmt: skip
         except ServiceError as error:
             self.notify(safe_text(str(error)), title="Not moved", severity="warning", markup=False)
             # Follow the deal to wherever it really is now, so the next key acts on it again.
@@ -157,7 +171,12 @@ class Moves:
             )
             return False
         if not undoing:
-            self.undo_steps.append(UndoStep("move", card.id, card.title, source.id, target.id, previous_reason))
+            self.undo_steps.append(
+                UndoStep(
+                    "move", card.id, card.title, source.id, target.id, previous_reason,
+                    entered_at=card.stage_entered_at, closed_at=card.closed_at,
+                )
+            )  # fmt: skip
         target_column = self._column(target.id)
         await self.refresh_board(
             anchors={target.id: card.id},
@@ -191,12 +210,25 @@ class Moves:
                     await self._undo_move(step)
                     return
                 if step.kind == "edit":
-                    assert step.before is not None and step.version is not None
-                    await session.call(records.update, session.ctx, "deal", step.deal_id, step.before, version=step.version)
+                    assert step.before is not None and step.after is not None
+                    current = await session.call(records.get, "deal", step.deal_id)
+                    changed = [name for name, value in step.after.items() if current[name] != value]
+                    if changed:  # someone changed what the edit set: their values stay
+                        self.notify(
+                            f"{title} was changed since ({', '.join(changed)}); nothing undone.", severity="warning", markup=False
+                        )
+                        return
+                    await session.call(records.update, session.ctx, "deal", step.deal_id, step.before, version=current.version)
                     message = f"Undid the edit of {title}."
                 elif step.kind == "delete":
-                    await session.call(records.restore, session.ctx, "deal", step.deal_id)
-                    message = f"Brought back {title}."
+                    restored = await session.call(records.restore, session.ctx, "deal", step.deal_id)
+                    self.notify(f"Brought back {title}.", markup=False)
+                    stage_id = restored["stage_id"]
+                    on_board = self.pipeline is not None and any(s.id == stage_id for s in self.pipeline.stages)
+                    await self.refresh_board(
+                        anchors={stage_id: step.deal_id} if on_board else None, focus_stage=stage_id if on_board else None
+                    )
+                    return
                 else:  # create
                     current = await session.call(records.get, "deal", step.deal_id)
                     await session.call(records.delete, session.ctx, "deal", step.deal_id, version=current.version)
@@ -222,5 +254,6 @@ class Moves:
         card = DealCard(
             step.deal_id, snapshot.version, step.to_stage, step.title, None, None, 0, "", None, snapshot["stage_entered_at"]
         )
-        if await self.move_card(card, back, undoing=True, reason=step.lost_reason):
+        times = (step.entered_at, step.closed_at) if step.entered_at is not None else None
+        if await self.move_card(card, back, undoing=True, reason=step.lost_reason, restore_times=times):
             self.notify(f"Moved {safe_text(step.title)} back to {safe_text(back.name)}.", markup=False)

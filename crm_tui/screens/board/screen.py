@@ -104,8 +104,11 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
 
     # -- reading -------------------------------------------------------------------------------
     @work(exit_on_error=False, exclusive=True, group="board-load")
-    async def load(self, pipeline_id: int | None, *, first: bool = False) -> None:
-        """Show the board of `pipeline_id` (on opening: the pipeline the user saw last)."""
+    async def load(self, pipeline_id: int | None, *, first: bool = False, rebuild: bool = False) -> None:
+        """Show the board of `pipeline_id` (on opening: the pipeline the user saw last). With
+        `rebuild`, the stages changed under the board: keep the focus on the same stage if it is
+        still there."""
+        keep = self.focus_stage_id if rebuild else None
         session = session_of(self)
         user = session.ctx.user_id
         if first:
@@ -118,6 +121,10 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
             return
         async with self._write_lock:  # never rebuild the columns under a move that is refreshing them
             await self._show(board)
+        if keep is not None and any(stage.id == keep for stage in board.pipeline.stages):
+            self._focus_stage(keep)
+        if rebuild:
+            self.notify("This pipeline's stages were changed by someone else; the board was rebuilt.")
         if not first:
             await session.call(preferences.set_preference, user, board_service.BOARD_PIPELINE, board.pipeline.id)
 
@@ -166,21 +173,26 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         if self.query_ is None:
             return
         session = session_of(self)
+        moves = {column.stage.id: column.cards.moves for column in self._columns()}
         update = await session.call(
             board_service.refresh_columns,
             board_service.with_time(self.query_),
             self._requests(anchors=anchors, only=only),
             all_totals=only is None,
         )
-        self.apply_update(update)
+        if update.pipeline != self.query_.pipeline:  # someone changed the stages: rebuild
+            self.load(update.pipeline.id if update.pipeline else None, rebuild=True)
+            return
+        self.apply_update(update, moves_seen=None if anchors else moves)
         if focus_stage is not None:
             self._focus_stage(focus_stage)
 
-    def apply_update(self, update: ColumnsUpdate) -> None:
-        """Show fresh totals and windows."""
+    def apply_update(self, update: ColumnsUpdate, *, moves_seen: dict[int, int] | None = None) -> None:
+        """Show fresh totals and windows; a cursor the user moved since the read stays where it is."""
         self._totals.update(update.totals)
         for stage_id, window in update.windows.items():
-            self._column(stage_id).show(update.totals[stage_id], self.currency, window, keep_row=True)
+            seen = (moves_seen or {}).get(stage_id)
+            self._column(stage_id).show(update.totals[stage_id], self.currency, window, keep_row=True, moves_seen=seen)
         for stage_id, totals in update.totals.items():
             if stage_id not in update.windows:
                 self._column(stage_id).set_totals(totals, self.currency)
@@ -238,16 +250,20 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
             await self.refresh_board()
 
     def action_reload(self) -> None:
-        """Read the board again."""
-        self._refresh_now()
+        """Read the board again, stages included."""
+        self.load(self.pipeline.id if self.pipeline else None, rebuild=True)
 
     # -- columns and focus ---------------------------------------------------------------------
     def on_resize(self) -> None:
-        """Share the width between the open columns, never below their minimum (then it scrolls)."""
+        """Share the width between the open columns, never below their minimum (then it scrolls),
+        and keep the focused column in view."""
         width = self._column_width(len(self._columns()))
         for column in self._columns():
             if not column.collapsed:
                 column.styles.width = width
+        focused = self.focused_column()
+        if focused is not None:
+            self.call_after_refresh(focused.scroll_visible, animate=False)
 
     def _column_width(self, count: int) -> int:
         folded = sum(1 for c in self._columns() if c.collapsed) if self.is_mounted else 0
@@ -261,16 +277,24 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         return list(self.query(StageColumn))
 
     def focused_column(self) -> StageColumn | None:
-        """The column holding the focus (tracked here: Textual moves the focus a moment later)."""
-        if self.focus_stage_id is None or not self.query(f"#stage-{self.focus_stage_id}"):
-            return None
-        column = self._column(self.focus_stage_id)
-        return None if column.collapsed else column
+        """The column holding the focus (the board moves it with set_focus, which is immediate)."""
+        focused = self.focused
+        if isinstance(focused, CardList) and isinstance(focused.parent, StageColumn) and not focused.parent.collapsed:
+            return focused.parent
+        return None
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """A click (or tab) focused a column: remember it."""
+        """A click (or tab) focused a column: remember it, to come back to it from the search box."""
         if isinstance(event.widget, CardList) and isinstance(event.widget.parent, StageColumn):
             self.focus_stage_id = event.widget.parent.stage.id
+
+    def back_to_cards(self) -> None:
+        """Put the focus back on the cards: the column used last, else the first with deals."""
+        if self.focus_stage_id is not None and self.query(f"#stage-{self.focus_stage_id}"):
+            if not self._column(self.focus_stage_id).collapsed:
+                self._focus_stage(self.focus_stage_id)
+                return
+        self._focus_stage(self._first_stage_with_deals())
 
     def _first_stage_with_deals(self) -> int | None:
         if self.pipeline is None:
@@ -306,6 +330,9 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         """Focus column `number` (1 is the first)."""
         columns = self._columns()
         if 0 < number <= len(columns):
+            if columns[number - 1].collapsed:
+                self.notify(f"Column {number} is folded: c unfolds the closed columns.")
+                return
             self._focus_stage(columns[number - 1].stage.id)
 
     def action_toggle_collapsed(self) -> None:
@@ -332,6 +359,12 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         if isinstance(self.focused, Input) and action in ("new_deal", "search"):
             return False
         return True
+
+    def on_worker_state_changed(self, event) -> None:  # noqa: ANN001 - Worker.StateChanged
+        """A dialog's job ended: the keys it held back are live again (and the footer says so)."""
+        super().on_worker_state_changed(event)
+        if event.worker.group == "board-form" and event.worker.is_finished:
+            self.refresh_bindings()
 
     def dialog_pending(self) -> bool:
         """A dialog is about to open (its data is being read): a second key must not open another."""
