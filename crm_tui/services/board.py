@@ -4,6 +4,7 @@ one aggregate query, and the cards of a column by position (never a whole table)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime
 
 from peewee import JOIN, Case, Expression, fn
@@ -94,7 +95,12 @@ class BoardQuery:
     now: datetime = field(default_factory=clock.now)
 
     def condition(self) -> Expression | None:
-        """The filter as SQL."""
+        """The filter as SQL, worked out once per query object (with_time makes a fresh one per
+        refresh, so the text lookups it holds are as old as the refresh)."""
+        return self._condition
+
+    @cached_property
+    def _condition(self) -> Expression | None:
         rules = tuple(StaleRule(s.id, s.rot_days) for s in self.pipeline.stages if s.rot_days and not s.is_closed)
         return condition(self.filter, FilterContext(self.user_id, self.now, rules))
 

@@ -84,14 +84,30 @@ def stale_condition(context: FilterContext) -> Expression | None:
     return condition
 
 
+_RESOLVE_LIMIT = 2000
+"""Up to this many matching companies or contacts are looked up once and passed as ids; more,
+and each query repeats the lookup as a subquery."""
+
+
+def _resolved(query):  # noqa: ANN001, ANN202 - a select of ids, or the list of them when short
+    ids = [row[0] for row in query.limit(_RESOLVE_LIMIT + 1).tuples()]
+    return query if len(ids) > _RESOLVE_LIMIT else ids
+
+
 def condition(flt: BoardFilter, context: FilterContext) -> Expression | None:
-    """The SQL condition of `flt`, or None when it filters nothing."""
+    """The SQL condition of `flt`, or None when it filters nothing.
+
+    Text matches companies and contacts too; those are looked up once here, not in every query
+    that uses the condition (a board read runs about ten).
+    """
     parts: list[Expression] = []
     text = flt.text.strip()
     if text:
-        companies = Company.select(Company.id).where(Company.name.contains(text))
-        contacts = Contact.select(Contact.id).where(
-            Contact.first_name.contains(text) | Contact.last_name.contains(text) | Contact.email.contains(text)
+        companies = _resolved(Company.select(Company.id).where(Company.name.contains(text)))
+        contacts = _resolved(
+            Contact.select(Contact.id).where(
+                Contact.first_name.contains(text) | Contact.last_name.contains(text) | Contact.email.contains(text)
+            )
         )
         parts.append(Deal.title.contains(text) | Deal.company.in_(companies) | Deal.contact.in_(contacts))
     if flt.owner_ids:
