@@ -108,7 +108,7 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
         self.count = count
         self._cards.clear()
         self._asked.clear()
-        self._strips.clear()
+        # The strip cache stays: it is keyed by the card's value, so unchanged cards draw at once.
         if window is not None:
             self._put(window)
         if cursor is None and window is not None and window.anchor_index is not None:
