@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from startup import EMPTY_APP, board_marker, raw_board_queries, service_board_queries, time_to_text, timed  # noqa: E402
+from startup import EMPTY_APP, board_marker, raw_board_queries, service_board_queries, time_to_text, timed, upgrade  # noqa: E402
 
 
 def workspace(deals: int) -> Path:
@@ -39,6 +39,7 @@ def workspace(deals: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {path} ({deals:,} open deals), once…", file=sys.stderr)
         make(path, deals, open_pipeline=True)
+    upgrade(path)
     return path
 
 

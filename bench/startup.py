@@ -73,6 +73,11 @@ def time_to_text(command: list[str], marker: str, env: dict[str, str], timeout: 
         os.close(leader)
 
 
+def upgrade(path: Path) -> None:
+    """Bring a workspace made by an older crm-tui to this schema (the raw SQL below expects it)."""
+    subprocess.run([sys.executable, "-m", "crm_tui", "--db", str(path), "db", "upgrade", "--skip-backup"], check=True, capture_output=True)
+
+
 def board_marker(path: Path) -> str:
     """The deal count the first non-empty column of the first pipeline will show."""
     with sqlite3.connect(path) as conn:
@@ -158,6 +163,7 @@ def main() -> None:
         print(f"generating {path} ({args.deals:,} deals), once…", file=sys.stderr)
         make(path, args.deals)
 
+    upgrade(path)
     home = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     env = {**os.environ, "TERM": "xterm-256color", "CRM_DATA_DIR": str(home / "data"),
            "CRM_CONFIG_DIR": str(home / "config"), "CRM_USER": "bench"}  # fmt: skip
