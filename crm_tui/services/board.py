@@ -11,7 +11,9 @@ from peewee import JOIN, Case, Expression, fn
 
 from crm_tui import clock
 from crm_tui.models import Company, Deal, DealTag, Pipeline, Stage, Tag, Task, User
+from crm_tui.services import deals
 from crm_tui.services.board_filter import BoardFilter, FilterContext, StaleRule, condition
+from crm_tui.services.context import Context
 from crm_tui.services.preferences import get_preference
 from crm_tui.services.workspace_settings import currency as workspace_currency
 
@@ -313,3 +315,22 @@ def open_board(user_id: int | None) -> Board | None:
     """The board a user sees on opening the app: the pipeline they looked at last."""
     remembered = get_preference(user_id, BOARD_PIPELINE) if user_id is not None else None
     return load_board(remembered, user_id=user_id)
+
+
+def move_and_read(
+    ctx: Context,
+    query: BoardQuery,
+    deal_id: int,
+    to_stage_id: int,
+    *,
+    from_stage_id: int,
+    requests: list[ColumnRequest],
+    lost_reason: str | None = None,
+    restore_times: tuple[datetime, datetime | None] | None = None,
+) -> ColumnsUpdate:
+    """Move a deal (see deals.move_deal) and re-read the columns it touched, in one call: the board
+    crosses to the database thread once per key press, not twice."""
+    deals.move_deal(
+        ctx, deal_id, to_stage_id, from_stage_id=from_stage_id, lost_reason=lost_reason, restore_times=restore_times
+    )
+    return refresh_columns(with_time(query), requests, all_totals=False)

@@ -13,7 +13,8 @@ from textual.content import Content
 
 from crm_tui.screens.base import session_of
 from crm_tui.screens.choice import ChoiceScreen
-from crm_tui.services import deals, records, workspace_settings
+from crm_tui.services import board as board_service
+from crm_tui.services import records, workspace_settings
 from crm_tui.services.board import DealCard, StageInfo
 from crm_tui.services.errors import ConflictError, ServiceError
 from crm_tui.text import safe_text
@@ -156,10 +157,12 @@ class Moves:
         if source.kind == "lost":
             previous_reason = (await session.call(records.get, "deal", card.id))["lost_reason"]
         self.recent_writes[("deal", card.id)] = monotonic()
+        moves = {column.stage.id: column.cards.moves for column in self._columns()}
         try:
-            await session.call(
-                deals.move_deal, session.ctx, card.id, target.id,
+            update = await session.call(
+                board_service.move_and_read, session.ctx, self.query_, card.id, target.id,
                 from_stage_id=card.stage_id, lost_reason=reason, restore_times=restore_times,
+                requests=self._requests(anchors={target.id: card.id}, only=[source.id, target.id]),
             )  # fmt: skip
         except ServiceError as error:
             self.notify(safe_text(str(error)), title="Not moved", severity="warning", markup=False)
@@ -177,12 +180,13 @@ class Moves:
                     entered_at=card.stage_entered_at, closed_at=card.closed_at,
                 )
             )  # fmt: skip
-        target_column = self._column(target.id)
-        await self.refresh_board(
-            anchors={target.id: card.id},
-            focus_stage=None if target_column.collapsed else target.id,
-            only=[source.id, target.id],  # nothing else changed: a move repaints two columns
-        )
+        if update.pipeline != self.query_.pipeline:  # the stages changed meanwhile: rebuild
+            self.load(update.pipeline.id if update.pipeline else None, rebuild=True)
+            return True
+        moves[target.id] = None  # the moved card takes the cursor in its new column
+        self.apply_update(update, moves_seen=moves)
+        if not self._column(target.id).collapsed:
+            self._focus_stage(target.id)
         return True
 
     def ignores(self: BoardScreen, entity: str, record_id: int) -> bool:

@@ -284,9 +284,20 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         return None
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """A click (or tab) focused a column: remember it, to come back to it from the search box."""
+        """A column got the focus (keys, a click, tab): mark it, and remember it to come back to
+        it from the search box."""
         if isinstance(event.widget, CardList) and isinstance(event.widget.parent, StageColumn):
-            self.focus_stage_id = event.widget.parent.stage.id
+            column = event.widget.parent
+            self.focus_stage_id = column.stage.id
+            for other in self.query(".-focused"):
+                if other is not column:
+                    other.remove_class("-focused")
+            column.add_class("-focused")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """The focus left the cards (for the search box, say): unmark the column."""
+        if isinstance(event.widget, CardList) and isinstance(event.widget.parent, StageColumn):
+            event.widget.parent.remove_class("-focused")
 
     def back_to_cards(self) -> None:
         """Put the focus back on the cards: the column used last, else the first with deals."""
