@@ -23,7 +23,7 @@ from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
 from crm_tui.screens.board.deal_actions import DealActions
 from crm_tui.screens.board.filtering import Filtering
 from crm_tui.screens.board.moves import Moves
-from crm_tui.screens.choice import ChoiceScreen
+from crm_tui.screens.board.pipeline_choice import PipelineChoice
 from crm_tui.services import board as board_service
 from crm_tui.services import preferences
 from crm_tui.services.board import Board, BoardQuery, ColumnRequest, ColumnsUpdate, ColumnTotals, ColumnWindow
@@ -40,7 +40,7 @@ class BoardColumns(HorizontalScroll, inherit_bindings=False):
     board (a plain HorizontalScroll would take left and right for scrolling)."""
 
 
-class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[None]):
+class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineChoice, Screen[None]):
     """The deals of one pipeline as a kanban board."""
 
     CSS_PATH = "../../styles/board.tcss"
@@ -360,7 +360,10 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
             session.call(preferences.set_preference, session.ctx.user_id, board_service.BOARD_COLLAPSED, self.collapsed)
         )
 
-    # -- pipelines -----------------------------------------------------------------------------
+    def dialog_pending(self) -> bool:
+        """A dialog is about to open (its data is being read): a second key must not open another."""
+        return any(worker.group == "board-form" and not worker.is_finished for worker in self.workers)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The board's keys act only when the board is the screen in front, no dialog is on its way
         (keys typed meanwhile were meant for the dialog), and no text box has the focus (there,
@@ -376,40 +379,3 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, Screen[Non
         super().on_worker_state_changed(event)
         if event.worker.group == "board-form" and event.worker.is_finished:
             self.refresh_bindings()
-
-    def dialog_pending(self) -> bool:
-        """A dialog is about to open (its data is being read): a second key must not open another."""
-        return any(worker.group == "board-form" and not worker.is_finished for worker in self.workers)
-
-    def action_pick_pipeline(self) -> None:
-        """Choose another pipeline."""
-        if not self.dialog_pending():
-            self._pick_pipeline()
-
-    @work(exit_on_error=False, group="board-form")
-    async def _pick_pipeline(self) -> None:
-        pipelines = await session_of(self).call(board_service.list_pipelines)
-        current = next((i for i, p in enumerate(pipelines) if self.pipeline and p.id == self.pipeline.id), 0)
-        choices = [
-            Content.assemble((safe_text(p.name), "bold" if i == current else ""), (f"  {len(p.stages)} stages", "$text-muted"))
-            for i, p in enumerate(pipelines)
-        ]
-        chosen = await self.app.push_screen_wait(ChoiceScreen(Content.styled("Show pipeline", "bold"), choices, current=current))
-        if chosen is not None:
-            self.show_pipeline(pipelines[chosen].id)
-
-    def show_pipeline(self, pipeline_id: int) -> None:
-        """Switch the board to `pipeline_id` (remembered for next time)."""
-        self.load(pipeline_id)
-
-    def action_edit_pipelines(self) -> None:
-        """Open the pipelines and stages editor."""
-        from crm_tui.screens.pipelines import PipelinesScreen
-
-        self.app.push_screen(PipelinesScreen(), callback=lambda _: self.load(self.pipeline.id if self.pipeline else None))
-
-    def action_keys(self) -> None:
-        """Show every key of the board."""
-        from crm_tui.screens.keys import KeysScreen
-
-        self.app.push_screen(KeysScreen(self))
