@@ -67,8 +67,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
             self.notify(f"Unknown theme in config: {self._wanted_theme}", severity="warning", markup=False)
         if self._wanted_keymap:
             self.set_keymap(self._wanted_keymap)
-            known = {b.id for owner in binding_owners() for b in owner.BINDINGS if getattr(b, "id", None)}
-            unknown = sorted(set(self._wanted_keymap) - known)
+            unknown = sorted(set(self._wanted_keymap) - known_binding_ids())
             if unknown:
                 self.notify(
                     f"Unknown binding ids in your keymap (see crm keys): {', '.join(unknown)}",
@@ -105,6 +104,11 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         """Hand a workspace change to every open screen."""
         for screen in self.screen_stack:
             screen.post_message(DataChanged(message.event))
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a keymap can name."""
+    return {b.id for owner in binding_owners() for b in owner.BINDINGS if getattr(b, "id", None)}
 
 
 def binding_owners() -> list[type]:

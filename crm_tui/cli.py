@@ -110,8 +110,9 @@ def _run_app(workspace: Workspace, settings: Settings) -> int:
     from crm_tui.services import board, changes
     from crm_tui.services.session import Session
 
+    locations.ensure_dir(locations.data_dir())
     logging.basicConfig(
-        filename=locations.ensure_dir(locations.data_dir()) / "crm.log",
+        filename=locations.log_file(),
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
@@ -259,9 +260,9 @@ def _show_config() -> int:
 
 
 def _show_keys(keymap: dict[str, str]) -> int:
-    from crm_tui.app import binding_owners
+    from crm_tui.app import binding_owners, known_binding_ids
 
-    known = {binding.id for owner in binding_owners() for binding in owner.BINDINGS if getattr(binding, "id", None)}
+    known = known_binding_ids()
     print(f"{'binding id':32} {'keys':24} does")
     for owner in binding_owners():
         for binding in owner.BINDINGS:

@@ -67,10 +67,8 @@ def format_money(minor: int | None, currency: str, *, compact: bool = False) -> 
                 scaled = (major / limit).quantize(Decimal("0.01") if major < limit * 10 else Decimal("0.1"))
                 number = f"{scaled:f}".rstrip("0").rstrip(".") + suffix
                 break
-    elif major == major.to_integral_value():
-        number = f"{int(major):,}"
     else:
-        number = f"{major:,.{places}f}"
+        number = format_plain(abs(minor), currency)
     symbol = _SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
 

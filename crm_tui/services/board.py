@@ -231,12 +231,10 @@ def _with_signals(cards: list[DealCard], now: datetime) -> list[DealCard]:
 
 
 def card_rank(query: BoardQuery, stage_id: int, deal_id: int) -> int | None:
-    """Where `deal_id` stands in its column now (0 = top), or None if it is not in the column."""
-    deal = Deal.get_or_none(Deal.id == deal_id)
-    if deal is None or deal.stage_id != stage_id or deal.deleted_at is not None:
-        return None
-    matches = _live(Deal.select(Deal.id).where(Deal.id == deal_id), query).exists()
-    if not matches:
+    """Where `deal_id` stands in its column now (0 = top), or None if it is not in the column (or
+    no longer matches the board's filter)."""
+    deal = _live(Deal.select(Deal.id, Deal.stage_entered_at).where(Deal.id == deal_id, Deal.stage == stage_id), query).first()
+    if deal is None:
         return None
     entered = deal.stage_entered_at
     before = Deal.select().where(

@@ -42,7 +42,7 @@ from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.schema import seed_pipeline
 from crm_tui.services.unit import to_json
-from crm_tui.services.workspace_settings import currency, get_setting, lost_reasons, put_setting
+from crm_tui.services.workspace_settings import currency, lost_reasons, put_setting
 
 Progress = Callable[[str, int, int], None]
 """Called as (step, done, total) while generating."""
@@ -408,7 +408,3 @@ def is_empty() -> bool:
     """True when the workspace holds no companies and no deals yet."""
     return not (Deal.select().exists() or Company.select().exists())
 
-
-def is_demo() -> bool:
-    """True when the open workspace was made by this generator."""
-    return get_setting("demo") is not None

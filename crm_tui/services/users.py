@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 
 from crm_tui import clock
-from crm_tui.models import Event, User, database
+from crm_tui.models import User, database
 from crm_tui.schemas.records import UserIn
 from crm_tui.services.errors import ServiceError
-from crm_tui.services.unit import to_json
+from crm_tui.services.context import Context
+from crm_tui.services.unit import Txn
 from crm_tui.services.validation import validate
 
 
@@ -50,5 +51,6 @@ def ensure_user(login: str) -> tuple[int, str]:
         values["role"] = "member" if User.select().exists() else "admin"
         now = clock.now()
         user_id = User.insert(**values, created_at=now, updated_at=now).execute()
-        Event.insert(at=now, user=user_id, kind="record.created", entity="user", record_id=user_id, new=to_json(values)).execute()
+        # No session exists before the user does: the new user is the one who acts.
+        Txn(Context(user_id=user_id, login=values["login"])).log("record.created", "user", user_id, new=values)
     return user_id, values["login"]

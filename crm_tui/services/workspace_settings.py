@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from crm_tui.models import WorkspaceSetting
-from crm_tui.services.context import Context
-from crm_tui.services.unit import write
 
 DEFAULT_LOST_REASONS = [
     "Price too high",
@@ -30,14 +28,6 @@ def put_setting(key: str, value: Any) -> None:
     WorkspaceSetting.insert(key=key, value=value).on_conflict(
         conflict_target=[WorkspaceSetting.key], update={WorkspaceSetting.value: value}
     ).execute()
-
-
-def set_setting(ctx: Context, key: str, value: Any) -> None:
-    """Change a workspace setting, recorded in the event log."""
-    with write(ctx) as tx:
-        old = get_setting(key)
-        put_setting(key, value)
-        tx.log("setting.changed", "workspace", 0, field=key, old=old, new=value)
 
 
 def currency() -> str:

@@ -100,11 +100,10 @@ class StageColumn(Vertical):
         self.currency = currency
         self.query_one(".stage-header", Static).update(self._header())
 
-    def set_collapsed(self, collapsed: bool, width: int) -> None:
-        """Fold a closed column to a strip, or open it again at `width`."""
+    def set_collapsed(self, collapsed: bool) -> None:
+        """Fold a closed column to a strip, or open it again (the board sets its width)."""
         self.collapsed = collapsed and self.stage.is_closed
         self.set_class(self.collapsed, "-collapsed")
-        self.styles.width = self.COLLAPSED_WIDTH if self.collapsed else width
         self.query_one(".stage-header", Static).update(self._header())
 
     def show(

@@ -259,8 +259,7 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineCh
         and keep the focused column in view."""
         width = self._column_width(len(self._columns()))
         for column in self._columns():
-            if not column.collapsed:
-                column.styles.width = width
+            column.styles.width = StageColumn.COLLAPSED_WIDTH if column.collapsed else width
         focused = self.focused_column()
         if focused is not None:
             self.call_after_refresh(focused.scroll_visible, animate=False)
@@ -351,7 +350,7 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineCh
         self.collapsed = not self.collapsed
         columns = self._columns()
         for column in columns:
-            column.set_collapsed(self.collapsed, 0)
+            column.set_collapsed(self.collapsed)
         self.on_resize()
         if self.focused_column() is None:
             self._focus_stage(self._first_stage_with_deals())
