@@ -36,7 +36,7 @@ def key_table(owners: list[Any], keymap: dict[str, str]) -> dict[str, tuple[str,
     for owner in owners:
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
-                table[binding.id] = (keymap.get(binding.id, binding.key), binding.description)
+                table[binding.id] = (keymap.get(binding.id, binding.key), binding.tooltip or binding.description)
     table["board.column_1"] = ("1–9", "Jump to column 1 … 9")
     return table
 

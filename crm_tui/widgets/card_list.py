@@ -31,12 +31,12 @@ class CardList(ScrollView, can_focus=True, inherit_bindings=False):
     """The cards of one stage, with a cursor. Left and right belong to the board."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="board.card_down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="board.card_up"),
-        Binding("home,g", "first", "First", show=False, id="board.card_first"),
-        Binding("end,G", "last", "Last", show=False, id="board.card_last"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="board.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="board.page_down"),
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="Next card", id="board.card_down"),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="Previous card", id="board.card_up"),
+        Binding("home,g", "first", "First", show=False, tooltip="First card of the column", id="board.card_first"),
+        Binding("end,G", "last", "Last", show=False, tooltip="Last card of the column, however long", id="board.card_last"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="A screenful of cards up", id="board.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="A screenful of cards down", id="board.page_down"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"card-list--card", "card-list--cursor", "card-list--separator", "card-list--empty"}
     DEFAULT_CSS = """
