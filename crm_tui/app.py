@@ -100,6 +100,10 @@ class CrmApp(ReportsWorkerErrors, App[None]):
             for screen in self.screen_stack:
                 screen.post_message(DataChanged(None))
 
+    def open_record(self, entity: str, record_id: int) -> None:
+        """Open the detail screen of one record (company, contact, lead or deal)."""
+        self.notify(f"{entity} #{record_id}: the record screen is not built yet", markup=False)
+
     def on_data_changed(self, message: DataChanged) -> None:
         """Hand a workspace change to every open screen."""
         for screen in self.screen_stack:
