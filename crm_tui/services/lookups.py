@@ -73,4 +73,8 @@ def deal_views(user_id: int) -> list[ViewChoice]:
         .where(SavedView.entity == "deal", (SavedView.owner == user_id) | SavedView.owner.is_null())
         .order_by(SavedView.position, SavedView.name)
     )
-    return [ViewChoice(view.id, view.name, view.filters or {}, view.owner_id is None) for view in query]
+    return [
+        ViewChoice(view.id, view.name, view.filters or {}, view.owner_id is None)
+        for view in query
+        if (view.filters or {}).get("kind") != "list"  # views of the deals list have their own shape
+    ]

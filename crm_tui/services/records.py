@@ -8,7 +8,7 @@ someone else saved first, ConflictError shows both versions and nothing is overw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from peewee import IntegrityError, Model
 
 from crm_tui.events import RecordCreated, RecordDeleted, RecordRestored, RecordUpdated
 from crm_tui.models import database
+from crm_tui.services import custom_fields
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
@@ -35,6 +36,8 @@ class Snapshot:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+    """Custom field values by key (companies, contacts, leads and deals)."""
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -56,6 +59,7 @@ def _snapshot(spec: EntitySpec, row: Model) -> Snapshot:
         created_at=row.created_at,
         updated_at=row.updated_at,
         deleted_at=values.get("deleted_at"),
+        custom=custom_fields.read(spec.name, [row.id])[row.id] if spec.name in custom_fields.RECORD_MODELS else {},
     )
 
 
@@ -95,6 +99,8 @@ def get(entity: str, record_id: int, *, include_deleted: bool = False) -> Snapsh
 def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
     """Validate `data` and store a new record; returns it as stored."""
     spec = spec_for(entity)
+    data = dict(data)
+    custom = data.pop("custom", None)
     with write(ctx) as tx:
         if spec.defaults is not None:
             data = spec.defaults(data)
@@ -106,6 +112,10 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
         ).execute()
         if spec.after_insert is not None:
             spec.after_insert(tx, record_id, values)
+        stored = {**values, "created_at": tx.now}
+        made = custom_fields.apply(entity, spec.label, record_id, stored, custom, creating=True)
+        if made:
+            values = {**values, "custom": {key: new for key, (_, new) in made.items()}}
         event_id = tx.log("record.created", entity, record_id, new=values)
         tx.emit(RecordCreated(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id, values=values))
         return _snapshot(spec, _load(spec, record_id))
@@ -132,6 +142,8 @@ def update(ctx: Context, entity: str, record_id: int, changes: dict[str, Any], *
     record is no longer at `version`, ConflictError carries both versions and nothing is stored.
     """
     spec = spec_for(entity)
+    changes = dict(changes)
+    custom = changes.pop("custom", None)
     fixed = {name: reason for name, reason in spec.fixed_on_update.items() if name in changes}
     if fixed:
         raise ValidationFailed(spec.label, fixed)
@@ -143,9 +155,12 @@ def update(ctx: Context, entity: str, record_id: int, changes: dict[str, Any], *
         editable = {name: current[name] for name in spec.editable}
         values = validate(spec.schema, {**editable, **changes}, spec.label)
         diff = {name: (current.get(name), value) for name, value in values.items() if value != current.get(name)}
+        _check_references(spec, {name: new for name, (_, new) in diff.items()})
+        merged = {**current, **{name: new for name, (_, new) in diff.items()}}
+        custom_diff = custom_fields.apply(entity, spec.label, record_id, merged, custom, creating=False)
+        diff |= {f"custom.{key}": change for key, change in custom_diff.items()}
         if not diff:
             return _snapshot(spec, row)
-        _check_references(spec, {name: new for name, (_, new) in diff.items()})
         return _apply(tx, spec, record_id, version, diff)
 
 
@@ -153,7 +168,7 @@ def _apply(tx: Txn, spec: EntitySpec, record_id: int, version: int, diff: dict[s
     model = spec.model
     updated = (
         model.update(
-            _columns(spec, {name: new for name, (_, new) in diff.items()})
+            _columns(spec, {name: new for name, (_, new) in diff.items() if not name.startswith("custom.")})
             | {model.updated_at: tx.now, model.version: version + 1}
         )
         .where(model.id == record_id, model.version == version)

@@ -1,0 +1,111 @@
+"""Bulk actions on the records selected in a list: set the owner, add or remove a tag, move deals
+to a stage, delete and restore. Each runs in one transaction (all or nothing) and goes through the
+record services, so every record's history and events are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from crm_tui.models import CompanyTag, ContactTag, Deal, DealTag, LeadTag, Stage, Tag
+from crm_tui.services import deals, records
+from crm_tui.services.context import Context
+from crm_tui.services.errors import NotFound, ServiceError
+from crm_tui.services.unit import write
+
+_TAG_LINKS = {
+    "company": (CompanyTag, "company"),
+    "contact": (ContactTag, "contact"),
+    "lead": (LeadTag, "lead"),
+    "deal": (DealTag, "deal"),
+}
+
+
+def _current(entity: str, ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(id, version) of the live records among `ids`; a deleted one is an error."""
+    found = []
+    for record_id in ids:
+        snap = records.get(entity, record_id)
+        found.append((snap.id, snap.version))
+    return found
+
+
+def set_owner(ctx: Context, entity: str, ids: list[int], owner_id: int | None) -> int:
+    """Give the records to `owner_id` (None: nobody); returns how many changed."""
+    changed = 0
+    with write(ctx):
+        for record_id, version in _current(entity, ids):
+            after = records.update(ctx, entity, record_id, {"owner_id": owner_id}, version=version)
+            changed += after.version != version
+    return changed
+
+
+def tag(ctx: Context, entity: str, ids: list[int], tag_id: int, *, add: bool = True) -> int:
+    """Add the tag to (or remove it from) the records; returns how many changed."""
+    link, column = _TAG_LINKS[entity]
+    if Tag.get_or_none(Tag.id == tag_id) is None:
+        raise NotFound("Tag", tag_id)
+    changed = 0
+    with write(ctx) as tx:
+        for record_id, _ in _current(entity, ids):
+            match = (getattr(link, column) == record_id) & (link.tag == tag_id)
+            present = link.select().where(match).exists()
+            if add and not present:
+                link.insert({link.tag: tag_id, getattr(link, column): record_id}).execute()
+            elif not add and present:
+                link.delete().where(match).execute()
+            else:
+                continue
+            changed += 1
+            tx.log(
+                "tag.added" if add else "tag.removed",
+                entity,
+                record_id,
+                field="tags",
+                new=tag_id if add else None,
+                old=None if add else tag_id,
+            )
+    return changed
+
+
+def move_deals(ctx: Context, ids: list[int], stage_id: int, *, lost_reason: str | None = None) -> int:
+    """Move the deals to `stage_id` (each keeps its stage history); returns how many moved."""
+    stage = Stage.get_or_none(Stage.id == stage_id, Stage.deleted_at.is_null())
+    if stage is None:
+        raise NotFound("Stage", stage_id)
+    moved = 0
+    with write(ctx):
+        for deal_id in ids:
+            deal = Deal.get_or_none(Deal.id == deal_id, Deal.deleted_at.is_null())
+            if deal is None:
+                raise NotFound("Deal", deal_id)
+            if deal.stage_id == stage_id:
+                continue
+            deals.move_deal(
+                ctx,
+                deal_id,
+                stage_id,
+                from_stage_id=deal.stage_id,
+                lost_reason=lost_reason,
+            )
+            moved += 1
+    return moved
+
+
+def delete(ctx: Context, entity: str, ids: list[int]) -> list[int]:
+    """Delete the records (they can be restored); returns the ids deleted."""
+    done = []
+    with write(ctx):
+        for record_id, version in _current(entity, ids):
+            records.delete(ctx, entity, record_id, version=version)
+            done.append(record_id)
+    return done
+
+
+def restore(ctx: Context, entity: str, ids: list[int]) -> int:
+    """Bring deleted records back (the undo of `delete`)."""
+    if not ids:
+        raise ServiceError("nothing to restore")
+    with write(ctx):
+        for record_id in ids:
+            records.restore(ctx, entity, record_id)
+    return len(ids)
