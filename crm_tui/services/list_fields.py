@@ -185,11 +185,9 @@ class Joins:
                 return fn.COALESCE(alias.real, alias.integer)
             return getattr(alias, column.field.column)
         if key == "name":
-            return (
-                fn.LOWER(fn.COALESCE(model.first_name, "") + " " + fn.COALESCE(model.last_name, ""))
-                if model is not Company
-                else fn.LOWER(model.name)
-            )
+            if model is Company:
+                return fn.LOWER(model.name)
+            return fn.LOWER(fn.COALESCE(model.first_name, "").concat(" ").concat(fn.COALESCE(model.last_name, "")))
         if key == "owner":
             return self._join("owner", User.alias("owner_user"), model.owner).name
         if key == "company":

@@ -304,3 +304,23 @@ def rows_by_id(entity: EntityList, ids: list[int]) -> list[ListRow]:
             values[f"custom.{key}"] = value
         found[row.id] = ListRow(row.id, row.version, values)
     return [found[record_id] for record_id in ids if record_id in found]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """What a list screen shows at once: the columns, the total and one page of rows."""
+
+    entity: EntityList
+    count: int
+    offset: int
+    rows: list[ListRow]
+
+
+def read_list(query: ListQuery, user_id: int | None = None, *, offset: int = 0) -> ListPage:
+    """The count and the page at `offset` (rounded down to a page) in one call."""
+    offset = max(0, offset) // PAGE * PAGE
+    entity = entity_list(query.entity)
+    total = count(query, user_id)
+    if offset >= total:
+        offset = max(0, (total - 1) // PAGE * PAGE)
+    return ListPage(entity, total, offset, page(query, offset, user_id))

@@ -1,0 +1,249 @@
+"""The list of one record type (companies, contacts, leads or deals): saved views on the left, a
+virtual table on the right that pages from the database, `/` to filter as you type, `f` to build
+filters, `s` to sort, space to select and `b` for bulk actions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.list_actions import ListActions
+from crm_tui.services import list_views, record_lists, workspace_settings
+from crm_tui.services.list_fields import Column, EntityList
+from crm_tui.services.list_views import ListView
+from crm_tui.services.record_lists import ListQuery
+from crm_tui.text import safe_text
+from crm_tui.widgets.mode_tabs import ModeTabs
+from crm_tui.widgets.record_table import RecordTable
+
+_TYPING_PAUSE = 0.25
+"""Seconds after the last key before the list is filtered again."""
+_MODES = {"company": "companies", "contact": "contacts", "lead": "leads", "deal": "deals"}
+_PLURALS = {"company": "Companies", "contact": "Contacts", "lead": "Leads", "deal": "Deals"}
+
+
+class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
+    """Every record of one type, a page at a time, filtered, sorted and selectable."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", tooltip="Open the highlighted record", id="list.open"),
+        Binding("n", "new", "New", tooltip="Add a record", id="list.new"),
+        Binding("slash", "quick_filter", "Search", key_display="/", tooltip="Filter as you type", id="list.search"),
+        Binding(
+            "f", "filters", "Filter", tooltip="Add or remove conditions (field, operator, value)", id="list.filters"
+        ),
+        Binding("s", "sort", "Sort", tooltip="Sort by any column; again to reverse", id="list.sort"),
+        Binding("b", "bulk", "Bulk", tooltip="Act on the selected records (or the highlighted one)", id="list.bulk"),
+        Binding("w", "save_view", "Save view", tooltip="Save the filters and sort as a view", id="list.save_view"),
+        Binding("v", "toggle_display", "Cards", show=False, tooltip="Show as a table or as cards", id="list.display"),
+        Binding("tab", "switch_pane", "Views", show=False, tooltip="Between the views and the list", id="list.pane"),
+        Binding("escape", "clear", "Clear", show=False, tooltip="Clear the search and the selection", id="list.clear"),
+        Binding("u", "undo", "Undo", show=False, tooltip="Undo the last bulk delete", id="list.undo"),
+        Binding("r", "reload", "Refresh", show=False, tooltip="Read the list again", id="list.refresh"),
+    ]
+    DEFAULT_CSS = """
+    RecordListScreen #views { width: 28; height: 1fr; border: none; border-right: vkey $foreground 20%; }
+    RecordListScreen #views:focus { border: none; border-right: vkey $accent; }
+    RecordListScreen #title { height: 1; padding: 0 1; text-style: bold; }
+    RecordListScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
+    RecordListScreen #quick { display: none; margin: 0 1; }
+    RecordListScreen #quick.-shown { display: block; }
+    """
+
+    def __init__(self, entity: str) -> None:
+        super().__init__(id=f"list-{entity}")
+        self.entity = entity
+        self.list_query = ListQuery(entity)
+        self.view: ListView | None = None
+        self.views: list[ListView] = []
+        self.spec: EntityList | None = None
+        self.cards = False
+        self.deleted: list[int] = []
+        self._typing: Timer | None = None
+        self._reload_pending = False
+
+    def compose(self) -> ComposeResult:
+        """Views on the left; title, summary, quick filter and the table on the right."""
+        with Horizontal():
+            yield OptionList(id="views")
+            with Vertical():
+                yield ModeTabs(_MODES[self.entity])
+                yield Static(_PLURALS[self.entity], id="title")
+                yield Static("", id="summary")
+                yield Input(placeholder="type to filter · enter keeps it · esc clears", id="quick", compact=True)
+                yield RecordTable(id="table")
+        yield Footer()
+
+    @property
+    def table(self) -> RecordTable:
+        """The record table."""
+        return self.query_one(RecordTable)
+
+    def on_mount(self) -> None:
+        """Read the views and the first page."""
+        self.set_focus(self.table)
+        self.load_views()
+        self.reload()
+
+    # -- reading -------------------------------------------------------------------------------
+    @work(group="list-views", exclusive=True, exit_on_error=False)
+    async def load_views(self, select: int | None = None) -> None:
+        """Fill the side list with the built-in and saved views."""
+        session = session_of(self)
+        self.views = await session.call(list_views.views, self.entity, session.ctx.user_id)
+        options = self.query_one("#views", OptionList)
+        options.clear_options()
+        for view in self.views:
+            label = Content(safe_text(view.name))
+            if not view.builtin:
+                label = Content.assemble(label, ("  shared" if view.shared else "  saved", "dim"))
+            options.add_option(Option(label, id=view.key))
+        current = self.view.key if self.view else "all"
+        index = next((i for i, v in enumerate(self.views) if v.key == current), 0)
+        options.highlighted = index if select is None else select
+
+    @work(group="list-read", exclusive=True, exit_on_error=False)
+    async def reload(self, *, cursor: int | None = None) -> None:
+        """Count and read the page the cursor is on (the first page for a new query)."""
+        session = session_of(self)
+        table = self.table
+        at = table.cursor if cursor is None else cursor
+        if self.spec is None:
+            currency = await session.call(workspace_settings.currency)
+            table.currency = currency
+        page = await session.call(record_lists.read_list, self.list_query, session.ctx.user_id, offset=at)
+        self.spec = page.entity
+        table.show(self.shown_columns(), page.count, page.rows, cards=self.cards, cursor=at)
+        self._summarise(page.count)
+
+    def shown_columns(self) -> list[Column]:
+        """The default columns, then every custom field."""
+        spec = self.spec
+        if spec is None:
+            return []
+        default = [spec.column(key) for key in spec.default_columns]
+        return default + [column for column in spec.columns if column.field is not None]
+
+    @on(RecordTable.NeedRows)
+    async def _need_rows(self, message: RecordTable.NeedRows) -> None:
+        self._read_page(message.offset)
+
+    @work(group="list-page", exit_on_error=False)
+    async def _read_page(self, offset: int) -> None:
+        session = session_of(self)
+        query = self.list_query
+        rows = await session.call(record_lists.page, query, offset, session.ctx.user_id)
+        if query == self.list_query:
+            self.table.put(offset, rows)
+
+    def _summarise(self, total: int) -> None:
+        spec = self.spec
+        view = self.view.name if self.view else f"All {_PLURALS[self.entity].lower()}"
+        self.query_one("#title", Static).update(Content.assemble(_PLURALS[self.entity], " · ", safe_text(view)))
+        parts = [f"{total:,} {_PLURALS[self.entity].lower() if total != 1 else self.entity}"]
+        if spec is not None:
+            try:
+                sort = spec.column(self.list_query.sort or spec.default_sort).label
+            except KeyError:
+                sort = self.list_query.sort
+            parts.append(f"sorted by {sort} {'↓' if self.list_query.descending else '↑'}")
+            parts += [cond.describe(spec) for cond in self.list_query.conditions]
+        if self.list_query.text:
+            parts.append(f"matching “{safe_text(self.list_query.text)}”")
+        if self.table.selected:
+            parts.append(f"{len(self.table.selected)} selected")
+        self.query_one("#summary", Static).update(Content(" · ".join(parts)))
+
+    def set_query(self, query: ListQuery, *, view: ListView | None = None, keep_view: bool = True) -> None:
+        """Show `query` from its first row."""
+        self.list_query = query
+        if not keep_view:
+            self.view = view
+        self.reload(cursor=0)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        """Someone changed records: read the list again soon (at most a few times a second)."""
+        if not self._reload_pending:
+            self._reload_pending = True
+            self.set_timer(0.3, self._changed)
+
+    def _changed(self) -> None:
+        self._reload_pending = False
+        self.table.forget()
+        self.reload()
+
+    # -- views and the quick filter ------------------------------------------------------------
+    @on(OptionList.OptionSelected, "#views")
+    def _view_chosen(self, event: OptionList.OptionSelected) -> None:
+        view = self.views[event.option_index]
+        self.cards = view.display == "cards"
+        self.set_query(view.query, view=view, keep_view=False)
+        self.set_focus(self.table)
+
+    def action_switch_pane(self) -> None:
+        """Move between the views and the table."""
+        views = self.query_one("#views", OptionList)
+        self.set_focus(self.table if self.focused is views else views)
+
+    def action_quick_filter(self) -> None:
+        """Show the filter box and type in it."""
+        box = self.query_one("#quick", Input)
+        box.add_class("-shown")
+        self.set_focus(box)
+
+    @on(Input.Changed, "#quick")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(_TYPING_PAUSE, lambda: self.set_query(replace(self.list_query, text=event.value)))
+
+    @on(Input.Submitted, "#quick")
+    def _typed_enter(self, event: Input.Submitted) -> None:
+        if self._typing is not None:
+            self._typing.stop()
+        if event.value != self.list_query.text:
+            self.set_query(replace(self.list_query, text=event.value))
+        if not event.value:
+            event.input.remove_class("-shown")
+        self.set_focus(self.table)
+
+    def action_clear(self) -> None:
+        """Esc: clear the search, else the selection."""
+        box = self.query_one("#quick", Input)
+        if box.has_class("-shown") or self.list_query.text:
+            box.value = ""
+            box.remove_class("-shown")
+            self.set_focus(self.table)
+            if self.list_query.text:
+                self.set_query(replace(self.list_query, text=""))
+        elif self.table.selected:
+            self.table.selected.clear()
+            self.table.refresh()
+            self._summarise(self.table.count)
+
+    def action_toggle_display(self) -> None:
+        """Show the records as a table or as cards."""
+        self.cards = not self.cards
+        self.reload()
+
+    def action_reload(self) -> None:
+        """Read the list again."""
+        self.table.forget()
+        self.reload()
+
+    def action_open(self) -> None:
+        """Open the highlighted record."""
+        row = self.table.current
+        if row is not None and self.focused is self.table:
+            self.app.open_record(self.entity, row.id)  # type: ignore[attr-defined]
