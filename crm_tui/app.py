@@ -9,11 +9,14 @@ from collections import deque
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from crm_tui.events import DomainEvent
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
+from crm_tui.screens.record_list import RecordListScreen
+from crm_tui.screens.record_search import RecordSearch
 from crm_tui.services import changes
 from crm_tui.services.session import Session
 
@@ -28,11 +31,22 @@ class CrmApp(ReportsWorkerErrors, App[None]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "crm"
-    COMMANDS = App.COMMANDS | {BoardCommands}
-    MODES = {"board": BoardScreen}
+    COMMANDS = App.COMMANDS | {BoardCommands, RecordSearch}
+    MODES = {
+        "board": BoardScreen,
+        "deals": lambda: RecordListScreen("deal"),
+        "contacts": lambda: RecordListScreen("contact"),
+        "companies": lambda: RecordListScreen("company"),
+        "leads": lambda: RecordListScreen("lead"),
+    }
     DEFAULT_MODE = "board"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("f2", "go('board')", "Board", show=False, tooltip="The deal board", id="app.board"),
+        Binding("f3", "go('deals')", "Deals", show=False, tooltip="The list of deals", id="app.deals"),
+        Binding("f4", "go('contacts')", "Contacts", show=False, tooltip="The list of contacts", id="app.contacts"),
+        Binding("f5", "go('companies')", "Companies", show=False, tooltip="The list of companies", id="app.companies"),
+        Binding("f6", "go('leads')", "Leads", show=False, tooltip="The list of leads", id="app.leads"),
     ]
 
     def __init__(
@@ -100,9 +114,16 @@ class CrmApp(ReportsWorkerErrors, App[None]):
             for screen in self.screen_stack:
                 screen.post_message(DataChanged(None))
 
+    def action_go(self, mode: str) -> None:
+        """Switch to the board or one of the record lists (each keeps its place)."""
+        if self.current_mode != mode and not isinstance(self.screen, ModalScreen):
+            self.switch_mode(mode)
+
     def open_record(self, entity: str, record_id: int) -> None:
-        """Open the detail screen of one record (company, contact, lead or deal)."""
-        self.notify(f"{entity} #{record_id}: the record screen is not built yet", markup=False)
+        """Open the detail screen of one record (company, contact, lead or deal) over the current one."""
+        from crm_tui.screens.record_screen import RecordScreen  # noqa: PLC0415 - loaded on first use
+
+        self.push_screen(RecordScreen(entity, record_id))
 
     def on_data_changed(self, message: DataChanged) -> None:
         """Hand a workspace change to every open screen."""
@@ -124,11 +145,13 @@ def binding_owners() -> list[type]:
     from crm_tui.screens.filters import FilterScreen
     from crm_tui.screens.keys import KeysScreen
     from crm_tui.screens.pipelines import PipelinesScreen
+    from crm_tui.screens.record_screen import RecordScreen
     from crm_tui.screens.stage_form import StageFormScreen
     from crm_tui.screens.text_prompt import TextPromptScreen
     from crm_tui.widgets.card_list import CardList
+    from crm_tui.widgets.record_table import RecordTable
 
     return [
         CrmApp, BoardScreen, CardList, DealDetailScreen, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
-        TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen,
+        TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
     ]  # fmt: skip

@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="show the config file's location and every setting")
     sub.add_parser("keys", help="list every key binding id (for the keymap setting)")
+
+    find = sub.add_parser("search", help="find records by name, e-mail, phone, company or note text")
+    find.add_argument("query", nargs="+", help="words to find; each matches as a prefix ('jan do' finds Jane Doe)")
+    find.add_argument("--json", action="store_true", help="print a JSON array (for scripts)")
+    find.add_argument("--limit", type=int, default=20, help="at most this many records (default 20, at most 100)")
     return parser
 
 
@@ -81,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args, settings)
         if args.command == "demo":
             return _demo(args, settings)
+        if args.command == "search":
+            return _search(args, settings)
         return _board(args, settings)
     except (ConfigError, DatabaseError, ServiceError) as error:
         print(f"crm: {error}", file=sys.stderr)
@@ -232,6 +239,32 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         for name, count in workspace_stats().items():
             print(f"{name}: {count:,}")
     return 0
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the records matching the query, best first; exit status 1 when there are none."""
+    from crm_tui.db import DatabaseError
+    from crm_tui.services.search import search
+    from crm_tui.services.workspace import resolve_target
+    from crm_tui.text import safe_text
+
+    target = resolve_target(args.db, settings)
+    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
+        raise DatabaseError(f"there is no database at {target.describe()}")
+    _open(target, settings, args.user)  # upgrades an older schema, so the search index exists
+    hits = search(" ".join(args.query), limit=args.limit)
+    if args.json:
+        rows = [
+            {"entity": hit.entity, "id": hit.record_id, "title": hit.title, "detail": hit.detail, "excerpt": hit.excerpt,
+             "opens": {"entity": hit.opens[0], "id": hit.opens[1]}}
+            for hit in hits
+        ]  # fmt: skip
+        print(json.dumps(rows, indent=2))  # ASCII escapes: no record text reaches the terminal raw
+    else:
+        for hit in hits:  # a terminal obeys escape sequences in record text: print safe text only
+            entity, record_id = hit.opens
+            print(f"{entity:8} {record_id:>7}  {safe_text(hit.title)}  ({safe_text(hit.detail)})")
+    return 0 if hits else 1
 
 
 def _toml(value: Any) -> str:

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from crm_tui.events import LeadConverted
 from crm_tui.models import Appointment, Company, Contact, Event, Lead, Note, Pipeline, Stage, Task
 from crm_tui.schemas.fields import Domain
-from crm_tui.services import records
+from crm_tui.services import records, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
 from crm_tui.services.lookups import company_named
@@ -269,6 +269,7 @@ def convert_lead(
             if record_id is not None:
                 tx.log("lead.converted", entity, record_id, new=made)
         _carry_over(tx, lead_id, links, to_json(made))
+        search_index.sync("lead", lead_id)  # carried notes now open the new records
         tx.emit(
             LeadConverted(
                 event_id=event_id,

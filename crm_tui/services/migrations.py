@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import SQL, BigAutoField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, SmallIntegerField, TextField
+from peewee import (
+    SQL,
+    BigAutoField,
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    PostgresqlDatabase,
+    SmallIntegerField,
+    TextField,
+)
 from playhouse.migrate import SchemaMigrator, migrate
 
 
@@ -80,7 +92,131 @@ def _to_v4(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_index("task", ("deal_id", "done", "due_at")))
 
 
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4}
+# -- v5: the record search index ----------------------------------------------------------------
+# A frozen copy of what services/search_index.py made at v5 (tests/test_search.py checks that a
+# v5 upgrade and a new workspace end up with the same index).
+_V5_FOLD_FROM = (
+    "àáâãäåāăąÀÁÂÃÄÅĀĂĄçćčÇĆČďđĎĐèéêëēėęěÈÉÊËĒĖĘĚğĞìíîïīįıÌÍÎÏĪĮİłľĺŁĽĹñńňÑŃŇòóôõöøōőÒÓÔÕÖØŌŐřŕŘŔ"
+    "śšşŚŠŞťţŤŢùúûüūůűųÙÚÛÜŪŮŰŲýÿÝŸźżžŹŻŽ@._-+/:''·"
+)
+_V5_FOLD_TO = (
+    "aaaaaaaaaaaaaaaaaaccccccddddeeeeeeeeeeeeeeeeggiiiiiiiiiiiiiillllllnnnnnnoooooooooooooooorrrr"
+    "ssssssttttuuuuuuuuuuuuuuuuyyyyzzzzzz         "
+)
+_V5_SQLITE = (
+    (
+        "CREATE VIRTUAL TABLE search_fts USING fts5(title, detail, body, content='search_doc', content_rowid='id', "
+        "tokenize='unicode61 remove_diacritics 2', prefix='1 2')"
+    ),
+    (
+        "CREATE TRIGGER search_doc_ai AFTER INSERT ON search_doc BEGIN INSERT INTO search_fts(rowid, title, detail, body) "
+        "VALUES (new.id, new.title, new.detail, new.body); END"
+    ),
+    (
+        "CREATE TRIGGER search_doc_ad AFTER DELETE ON search_doc BEGIN INSERT INTO search_fts(search_fts, rowid, title, "
+        "detail, body) VALUES ('delete', old.id, old.title, old.detail, old.body); END"
+    ),
+    (
+        "CREATE TRIGGER search_doc_au AFTER UPDATE ON search_doc BEGIN INSERT INTO search_fts(search_fts, rowid, title, "
+        "detail, body) VALUES ('delete', old.id, old.title, old.detail, old.body); INSERT INTO "
+        "search_fts(rowid, title, detail, body) VALUES (new.id, new.title, new.detail, new.body); END"
+    ),
+)
+
+
+def _v5_postgres() -> tuple[str, ...]:
+    def fold(column: str) -> str:
+        return f"translate({column}, '{_V5_FOLD_FROM}', '{_V5_FOLD_TO}')"
+
+    return (
+        (
+            "ALTER TABLE search_doc ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
+            f"setweight(to_tsvector('simple', {fold('title')}), 'A') || "
+            f"setweight(to_tsvector('simple', {fold('detail')}), 'B') || "
+            f"setweight(to_tsvector('simple', {fold('body')}), 'D')) STORED"
+        ),
+        "CREATE INDEX search_doc_tsv ON search_doc USING gin (tsv)",
+    )
+
+
+def _v5_documents() -> list[str]:
+    """The INSERT ... SELECT per record type that fills search_doc from the records."""
+
+    def join(*parts: str) -> str:
+        return "RTRIM(" + " || ".join(f"COALESCE(NULLIF({p}, '') || ' · ', '')" for p in parts) + ", ' ·')"
+
+    def digits(column: str) -> str:
+        for char in " -+().":
+            column = f"REPLACE({column}, '{char}', '')"
+        return column
+
+    def name(a: str) -> str:
+        return f"NULLIF(TRIM(COALESCE({a}.first_name, '') || ' ' || COALESCE({a}.last_name, '')), '')"
+
+    parents = (("deal", "d"), ("contact", "c"), ("company", "co"), ("lead", "l"))
+    target = "CASE " + " ".join(f"WHEN n.{e}_id IS NOT NULL THEN '{e}'" for e, _ in parents) + " END"
+    live_parent = (
+        "CASE "
+        + " ".join(f"WHEN n.{e}_id IS NOT NULL THEN {a}.deleted_at IS NULL" for e, a in parents)
+        + " ELSE FALSE END"
+    )
+    selects = [
+        (
+            f"'company', co.id, 'company', co.id, co.name, {join('co.domain', 'co.phone')}, {join('co.website', digits('co.phone'))} "
+            "FROM company co WHERE co.deleted_at IS NULL"
+        ),
+        (
+            f"'contact', c.id, 'contact', c.id, COALESCE({name('c')}, c.email, 'Contact #' || c.id), {join('c.email', 'co.name')}, "
+            f"{join('c.phone', digits('c.phone'), 'c.title')} "
+            "FROM contact c LEFT JOIN company co ON co.id = c.company_id AND co.deleted_at IS NULL WHERE c.deleted_at IS NULL"
+        ),
+        (
+            f"'lead', l.id, 'lead', l.id, COALESCE({name('l')}, l.company_name, l.email, 'Lead #' || l.id), "
+            f"{join('l.email', 'l.company_name')}, {join('l.phone', digits('l.phone'), 'l.title')} FROM lead l WHERE l.deleted_at IS NULL"
+        ),
+        (
+            f"'deal', d.id, 'deal', d.id, d.title, {join('co.name', name('c'))}, '' FROM deal d "
+            "LEFT JOIN company co ON co.id = d.company_id AND co.deleted_at IS NULL "
+            "LEFT JOIN contact c ON c.id = d.contact_id AND c.deleted_at IS NULL WHERE d.deleted_at IS NULL"
+        ),
+        f"'note', n.id, {target}, COALESCE(n.deal_id, n.contact_id, n.company_id, n.lead_id), '', '', n.body FROM note n "
+        + " ".join(f"LEFT JOIN {e} {a} ON {a}.id = n.{e}_id" for e, a in parents)
+        + f" WHERE {live_parent}",
+    ]
+    columns = "entity, record_id, target_entity, target_id, title, detail, body"
+    return [f"INSERT INTO search_doc ({columns}) SELECT {select}" for select in selects]
+
+
+def _to_v5(migrator: SchemaMigrator) -> None:
+    """v5: the record search index (search_doc, plus FTS5 on SQLite or a tsvector on
+    PostgreSQL), filled from the records already there."""
+
+    class SearchDoc(Model):  # frozen: the table as v5 creates it
+        id = BigAutoField()
+        entity = CharField()
+        record_id = BigIntegerField()
+        target_entity = CharField()
+        target_id = BigIntegerField()
+        title = TextField(default="")
+        detail = TextField(default="")
+        body = TextField(default="")
+
+        class Meta:
+            table_name = "search_doc"
+            legacy_table_names = False
+            indexes = ((("entity", "record_id"), True),)
+
+    database = migrator.database
+    SearchDoc._meta.set_database(database)
+    SearchDoc.create_table(safe=False)
+    postgres = isinstance(database, PostgresqlDatabase)
+    for statement in (*(_v5_postgres() if postgres else _V5_SQLITE), *_v5_documents()):
+        database.execute_sql(statement)
+    if not postgres:
+        database.execute_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5}
 """Version number -> the step that brings the previous version to it."""
 
 CURRENT_VERSION = max(MIGRATIONS)

@@ -16,7 +16,7 @@ from peewee import IntegrityError, Model
 
 from crm_tui.events import RecordCreated, RecordDeleted, RecordRestored, RecordUpdated
 from crm_tui.models import database
-from crm_tui.services import custom_fields
+from crm_tui.services import custom_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
@@ -110,6 +110,7 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
         record_id = spec.model.insert(
             _columns(spec, {**values, **extra}) | {spec.model.created_at: tx.now, spec.model.updated_at: tx.now}
         ).execute()
+        search_index.sync(entity, record_id)
         if spec.after_insert is not None:
             spec.after_insert(tx, record_id, values)
         stored = {**values, "created_at": tx.now}
@@ -176,6 +177,7 @@ def _apply(tx: Txn, spec: EntitySpec, record_id: int, version: int, diff: dict[s
     )
     if updated != 1:
         raise _conflict(spec, record_id, {name: new for name, (_, new) in diff.items()}, version)
+    search_index.sync(spec.name, record_id)
     event_ids = [
         tx.log("record.updated", spec.name, record_id, field=name, old=old, new=new)
         for name, (old, new) in diff.items()
@@ -216,6 +218,7 @@ def delete(ctx: Context, entity: str, record_id: int, *, version: int) -> None:
                     f"{spec.label} {spec.title(values)!r} is still in use (it has deals or history); "
                     "move or delete those first"
                 ) from None
+        search_index.sync(entity, record_id)
         event_id = tx.log("record.deleted", entity, record_id, old=values)
         tx.emit(RecordDeleted(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id, values=values))
 
@@ -233,6 +236,7 @@ def restore(ctx: Context, entity: str, record_id: int) -> Snapshot:
         model.update({model.deleted_at: None, model.version: model.version + 1, model.updated_at: tx.now}).where(
             model.id == record_id
         ).execute()
+        search_index.sync(entity, record_id)
         event_id = tx.log("record.restored", entity, record_id)
         tx.emit(RecordRestored(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id))
         return _snapshot(spec, _load(spec, record_id))

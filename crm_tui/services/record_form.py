@@ -1,0 +1,180 @@
+"""A record's form: the fields it shows (standard and custom), their values as the editors show
+them, and saving what was typed (parsed per type, validated, with optimistic concurrency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from crm_tui import clock
+from crm_tui.dates import parse_date
+from crm_tui.models import LEAD_STATUSES, User
+from crm_tui.money import format_plain, parse_money
+from crm_tui.services import custom_fields, lookups, records, workspace_settings
+from crm_tui.services.context import Context
+from crm_tui.services.errors import ValidationFailed
+from crm_tui.services.records import Snapshot
+from crm_tui.services.unit import write
+
+# (key, label, editor, options) per record type; editors: text, long_text, money, number, date,
+# choice, user, company, readonly.
+_STANDARD: dict[str, tuple[tuple[str, str, str, tuple[str, ...]], ...]] = {
+    "company": (
+        ("name", "Name", "text", ()), ("domain", "Domain", "text", ()), ("website", "Website", "text", ()),
+        ("phone", "Phone", "text", ()), ("industry", "Industry", "text", ()), ("employees", "Employees", "number", ()),
+        ("owner_id", "Owner", "user", ()), ("address", "Address", "long_text", ()),
+    ),
+    "contact": (
+        ("first_name", "First name", "text", ()), ("last_name", "Last name", "text", ()), ("email", "Email", "text", ()),
+        ("phone", "Phone", "text", ()), ("title", "Job title", "text", ()), ("company_id", "Company", "company", ()),
+        ("source", "Source", "text", ()), ("owner_id", "Owner", "user", ()), ("address", "Address", "long_text", ()),
+    ),
+    "lead": (
+        ("first_name", "First name", "text", ()), ("last_name", "Last name", "text", ()),
+        ("company_name", "Company", "text", ()), ("email", "Email", "text", ()), ("phone", "Phone", "text", ()),
+        ("title", "Job title", "text", ()), ("status", "Status", "choice", LEAD_STATUSES),
+        ("source", "Source", "text", ()), ("owner_id", "Owner", "user", ()),
+    ),
+    "deal": (
+        ("title", "Title", "text", ()), ("company_id", "Company", "company", ()), ("amount", "Amount", "money", ()),
+        ("expected_close", "Expected close", "date", ()), ("probability", "Probability %", "number", ()),
+        ("source", "Source", "text", ()), ("owner_id", "Owner", "user", ()),
+    ),
+}  # fmt: skip
+_REQUIRED = {"company": {"name"}, "deal": {"title"}}
+_CUSTOM_EDITORS = {
+    "long_text": "long_text", "address": "long_text", "currency": "money", "number": "number", "percent": "number",
+    "date": "date", "datetime": "datetime", "checkbox": "bool", "dropdown": "choice", "multi_select": "multi",
+    "rating": "rating", "user": "user", "reference": "reference", "formula": "readonly", "lookup": "readonly",
+    "auto_number": "readonly",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One editor of a form: `value` is what the editor shows (text, a bool, a list or an id)."""
+
+    key: str
+    label: str
+    editor: str
+    value: Any
+    options: tuple[str, ...] = ()
+    required: bool = False
+    reference: str | None = None
+    """The record type a reference field points to."""
+
+
+@dataclass(frozen=True)
+class RecordForm:
+    """A record as its form shows it."""
+
+    entity: str
+    id: int
+    version: int
+    title: str
+    currency: str
+    fields: tuple[FormField, ...]
+    users: tuple[lookups.Choice, ...]
+
+
+def _shown(editor: str, value: Any, currency: str) -> Any:
+    if value is None:
+        return [] if editor == "multi" else (False if editor == "bool" else "")
+    if editor == "money":
+        return format_plain(int(value), currency)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if editor in ("bool", "multi", "rating", "user", "reference"):
+        return value
+    return str(value)
+
+
+def read_form(entity: str, record_id: int) -> RecordForm:
+    """The form of one record: standard fields, then custom fields in their order."""
+    snap = records.get(entity, record_id)
+    currency = snap.values.get("currency") or workspace_settings.currency()
+    fields: list[FormField] = []
+    for key, label, editor, options in _STANDARD[entity]:
+        value = snap.values.get(key)
+        if editor == "company":
+            value = records.get("company", value).title if value else ""
+        elif editor == "user":
+            value = value or None
+        else:
+            value = _shown(editor, value, currency)
+        fields.append(FormField(key, label, editor, value, options, key in _REQUIRED.get(entity, ())))
+    for fd in custom_fields.definitions(entity):
+        editor = _CUSTOM_EDITORS.get(fd.type, "text")
+        value = _shown(editor, snap.custom.get(fd.key), currency)
+        fields.append(
+            FormField(f"custom.{fd.key}", fd.label, editor, value, fd.options, fd.required, fd.reference_entity)
+        )
+    users = tuple(lookups.users(active_only=False))
+    return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users)
+
+
+def _parse(editor: str, key: str, typed: Any, currency: str, errors: dict[str, str]) -> Any:
+    if not isinstance(typed, str):
+        return typed
+    text = typed.strip()
+    try:
+        if editor == "money":
+            return parse_money(text, currency) if text else 0
+        if editor == "number":
+            return int(text.replace(",", "")) if text else None
+        if editor == "date":
+            if not text:
+                return None
+            day = parse_date(text, clock.now().date())
+            if day is None:
+                raise ValueError("must be a date like 2026-12-01, today, +3d or next friday")
+            return day
+    except ValueError as error:
+        message = str(error)
+        errors[key] = "must be a whole number" if "invalid literal" in message else message
+        return None
+    return text
+
+
+def save_form(ctx: Context, entity: str, record_id: int, version: int, typed: dict[str, Any]) -> Snapshot:
+    """Save what the form holds. Standard values are parsed per editor (money, dates, company by
+    name: a new name makes a company), custom ones by their field type. One message per field on
+    failure (ValidationFailed keyed by form field); ConflictError if someone saved first."""
+    spec = {key: editor for key, _, editor, _ in _STANDARD[entity]}
+    snap = records.get(entity, record_id)
+    currency = snap.values.get("currency") or workspace_settings.currency()
+    errors: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    company_name: str | None = None
+    for key, value in typed.items():
+        if key.startswith("custom."):
+            custom[key.removeprefix("custom.")] = value
+        elif spec.get(key) == "company":
+            company_name = str(value or "").strip()
+        elif key in spec:
+            changes[key] = _parse(spec[key], key, value, currency, errors)
+    if errors:
+        raise ValidationFailed(entity.capitalize(), errors)
+    with write(ctx):
+        if company_name is not None:
+            current = records.get("company", snap["company_id"]).title if snap.values.get("company_id") else ""
+            if company_name != current:
+                found = lookups.company_named(company_name) if company_name else None
+                made = found or (records.create(ctx, "company", {"name": company_name}).id if company_name else None)
+                changes["company_id"] = made
+        if custom:
+            changes["custom"] = custom
+        return records.update(ctx, entity, record_id, changes, version=version)
+
+
+def user_name(user_id: int | None) -> str:
+    """A user's name (empty for nobody)."""
+    row = User.get_or_none(User.id == user_id) if user_id else None
+    return row.name if row else ""

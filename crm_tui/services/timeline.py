@@ -1,0 +1,200 @@
+"""A record's activity timeline and related records: notes, tasks, appointments, logged calls and
+emails, stage moves and field changes (from the event log), newest first, with who and when."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import JOIN
+
+from crm_tui.models import Appointment, Company, Contact, Deal, Event, Lead, Note, Stage, Task, User
+from crm_tui.services import records
+from crm_tui.services.context import Context
+
+_LINK = {"company": "company", "contact": "contact", "lead": "lead", "deal": "deal"}
+_HIDDEN_FIELDS = {"version", "updated_at", "stage_entered_at"}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One thing that happened to a record."""
+
+    at: datetime
+    who: str | None
+    kind: str  # note, call, email, task, task_done, appointment, created, changed, moved, converted, deleted, restored
+    text: str
+
+
+@dataclass(frozen=True)
+class Related:
+    """A record linked to the one shown, openable with enter."""
+
+    entity: str
+    id: int
+    title: str
+    detail: str
+
+
+def _text(value: str | None) -> str:
+    if value is None:
+        return "—"
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return "—" if decoded in (None, "") else str(decoded)
+
+
+def timeline(entity: str, record_id: int, *, limit: int = 200) -> list[TimelineItem]:
+    """The newest `limit` things that happened to the record."""
+    items: list[TimelineItem] = []
+    link = _LINK[entity]
+    author = User.alias("author")
+    for note in (
+        Note.select(Note.created_at, Note.body, author.name.alias("who"))
+        .join(author, JOIN.LEFT_OUTER, on=(Note.author == author.id))
+        .where(getattr(Note, link) == record_id)
+        .order_by(Note.id.desc())
+        .limit(limit)
+        .objects()
+    ):
+        kind = "call" if note.body.startswith("Call: ") else "email" if note.body.startswith("Email: ") else "note"
+        items.append(TimelineItem(note.created_at, note.who, kind, note.body))
+    for task in (
+        Task.select(Task.created_at, Task.title, Task.due_at, Task.done, author.name.alias("who"))
+        .join(author, JOIN.LEFT_OUTER, on=(Task.assignee == author.id))
+        .where(getattr(Task, link) == record_id)
+        .order_by(Task.id.desc())
+        .limit(limit)
+        .objects()
+    ):
+        due = f" · due {task.due_at:%Y-%m-%d %H:%M}" if task.due_at else ""
+        items.append(
+            TimelineItem(task.created_at, task.who, "task_done" if task.done else "task", f"{task.title}{due}")
+        )
+    for meeting in (
+        Appointment.select().where(getattr(Appointment, link) == record_id).order_by(Appointment.id.desc()).limit(limit)
+    ):
+        items.append(
+            TimelineItem(
+                meeting.starts_at, None, "appointment", f"{meeting.title} · {meeting.starts_at:%Y-%m-%d %H:%M}"
+            )
+        )
+    events = (
+        Event.select(Event.at, Event.kind, Event.field, Event.old, Event.new, User.name.alias("who"))
+        .join(User, JOIN.LEFT_OUTER, on=(Event.user == User.id))
+        .where(Event.entity == entity, Event.record_id == record_id)
+        .order_by(Event.id.desc())
+        .limit(limit)
+        .objects()
+    )
+    stages = {s.id: s.name for s in Stage.select(Stage.id, Stage.name)} if entity == "deal" else {}
+    for event in events:
+        item = _event_item(event, stages)
+        if item is not None:
+            items.append(item)
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def _event_item(event: Event, stages: dict[int, str]) -> TimelineItem | None:
+    kind, who, at = event.kind, event.who, event.at
+    if kind == "record.created":
+        return TimelineItem(at, who, "created", "created")
+    if kind == "record.updated":
+        if event.field in _HIDDEN_FIELDS:
+            return None
+        name = (event.field or "").removeprefix("custom.").removesuffix("_id").replace("_", " ")
+        return TimelineItem(at, who, "changed", f"{name}: {_text(event.old)} → {_text(event.new)}")
+    if kind == "deal.stage_changed":
+        old, new = json.loads(event.old or "null"), json.loads(event.new or "null")
+        return TimelineItem(at, who, "moved", f"moved {stages.get(old, '—')} → {stages.get(new, '?')}")
+    if kind == "lead.converted":
+        data = json.loads(event.new or "{}")
+        name = data.get("lead_name") or "a lead"
+        return TimelineItem(at, who, "converted", f"converted from lead {name}")
+    if kind in ("record.deleted", "record.restored"):
+        return TimelineItem(at, who, kind.removeprefix("record."), kind.removeprefix("record."))
+    if kind in ("tag.added", "tag.removed"):
+        return TimelineItem(at, who, "changed", kind.replace(".", " "))
+    return None
+
+
+def related(entity: str, record_id: int, *, limit: int = 50) -> list[Related]:
+    """The records linked to this one: a company's contacts and deals, a contact's company and
+    deals, a deal's company and contact, a converted lead's contact, company and deal."""
+    snap = records.get(entity, record_id)
+    found: list[Related] = []
+    if snap.values.get("company_id"):
+        company = Company.get_or_none(Company.id == snap["company_id"])
+        if company is not None:
+            found.append(Related("company", company.id, company.name, "company"))
+    if entity == "deal" and snap.values.get("contact_id"):
+        contact = Contact.get_or_none(Contact.id == snap["contact_id"])
+        if contact is not None:
+            found.append(Related("contact", contact.id, records.get("contact", contact.id).title, "contact"))
+    if entity == "company":
+        for contact in Contact.select().where(Contact.company == record_id, Contact.deleted_at.is_null()).limit(limit):
+            found.append(
+                Related(
+                    "contact",
+                    contact.id,
+                    " ".join(p for p in (contact.first_name, contact.last_name) if p),
+                    contact.email or "contact",
+                )
+            )
+    if entity in ("company", "contact"):
+        deals = (
+            Deal.select(Deal.id, Deal.title, Stage.name.alias("stage"))
+            .join(Stage, on=(Deal.stage == Stage.id))
+            .where(getattr(Deal, entity) == record_id, Deal.deleted_at.is_null())
+            .order_by(Deal.id.desc())
+            .limit(limit)
+            .objects()
+        )
+        found += [Related("deal", deal.id, deal.title, f"deal · {deal.stage}") for deal in deals]
+    if entity == "lead":
+        lead = Lead.get_by_id(record_id)
+        if lead.converted_contact_id:
+            found.append(
+                Related(
+                    "contact",
+                    lead.converted_contact_id,
+                    records.get("contact", lead.converted_contact_id, include_deleted=True).title,
+                    "converted into",
+                )
+            )
+        if lead.converted_deal_id:
+            found.append(
+                Related(
+                    "deal",
+                    lead.converted_deal_id,
+                    records.get("deal", lead.converted_deal_id, include_deleted=True).title,
+                    "converted into",
+                )
+            )
+    return found
+
+
+def add_activity(ctx: Context, entity: str, record_id: int, kind: str, text: str) -> int:
+    """Add a note, or log a call or email (a note that says so), on the record."""
+    body = {"note": text, "call": f"Call: {text}", "email": f"Email: {text}"}[kind]
+    data = {"body": body, "author_id": ctx.user_id, f"{_LINK[entity]}_id": record_id}
+    return records.create(ctx, "note", data).id
+
+
+def add_task(
+    ctx: Context,
+    entity: str,
+    record_id: int,
+    title: str,
+    due_at: datetime | None,
+    assignee_id: int | None,
+    reminders: list[int],
+) -> int:
+    """Add a task on the record."""
+    data = {"title": title, "due_at": due_at, "assignee_id": assignee_id or ctx.user_id, "created_by_id": ctx.user_id,
+            "reminders": reminders, f"{_LINK[entity]}_id": record_id}  # fmt: skip
+    return records.create(ctx, "task", data).id

@@ -1,0 +1,166 @@
+"""The record screen from the keyboard: every custom field type edited, saved and read back,
+inline errors, the conflict dialog, notes, tasks, calls and lead conversion."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from textual.widgets import Checkbox, Input, Select, SelectionList
+
+from crm_tui.app import CrmApp
+from crm_tui.models import Company, Contact, Lead, Note, Task
+from crm_tui.screens.choice import ChoiceScreen
+from crm_tui.screens.record_screen import RecordScreen
+from crm_tui.services import records
+from crm_tui.services.workspace import Workspace
+from crm_tui.widgets.field_editors import Rating
+from tests.board_fixtures import HOSTILE, settle
+
+
+async def _type(pilot, text: str) -> None:  # noqa: ANN001 - a Pilot
+    await pilot.press(*[{" ": "space", ",": "comma", ".": "full_stop", "-": "minus", "+": "plus"}.get(c, c) for c in text])
+
+
+async def _field(pilot, key: str, text: str) -> None:  # noqa: ANN001
+    """Clear the input of form field `key` and type `text` into it, as a user would."""
+    widget = pilot.app.screen.query_one(f"#f-{key.replace('.', '--')}", Input)
+    pilot.app.screen.set_focus(widget)
+    await pilot.pause()
+    widget.value = ""
+    await _type(pilot, text)
+
+
+def _custom_fields(ctx) -> None:  # noqa: ANN001 - a Context
+    fields = [
+        ("tier", "dropdown", {"options": ["Gold", "Silver"]}), ("vip", "checkbox", {}), ("stars", "rating", {}),
+        ("regions", "multi_select", {"options": ["EU", "US", "APAC"]}), ("renewal", "date", {}),
+        ("budget", "currency", {}), ("score", "number", {}), ("site", "url", {}), ("notes", "long_text", {}),
+        ("margin", "formula", {"formula": "budget - employees"}),
+    ]  # fmt: skip
+    for position, (key, kind, extra) in enumerate(fields):
+        records.create(ctx, "custom_field", {"entity": "company", "key": key, "label": key.title(), "type": kind, "position": position, **extra})
+
+
+async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    ctx = sqlite_workspace.ctx
+    _custom_fields(ctx)
+    company = records.create(ctx, "company", {"name": "Initech", "employees": 40})
+    async with app.run_test(size=(120, 50)) as pilot:
+        app.open_record("company", company.id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RecordScreen)
+        await _field(pilot, "custom.budget", "1,250.50")
+        await _field(pilot, "custom.renewal", "2026-12-01")
+        await _field(pilot, "custom.score", "7.5")
+        await _field(pilot, "custom.site", "initech.example")
+        screen.query_one("#f-custom--tier", Select).value = "Gold"
+        screen.set_focus(screen.query_one("#f-custom--vip", Checkbox))
+        await pilot.press("space")
+        screen.set_focus(screen.query_one("#f-custom--stars", Rating))
+        await pilot.press("4")
+        regions = screen.query_one("#f-custom--regions", SelectionList)
+        screen.set_focus(regions)
+        await pilot.press("down", "space")  # US
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        saved = records.get("company", company.id)
+        assert saved.custom == {
+            "tier": "Gold", "vip": True, "stars": 4, "regions": ["US"], "renewal": date(2026, 12, 1),
+            "budget": 125050, "score": Decimal("7.5"), "site": "https://initech.example", "margin": Decimal("1210.5"),
+        }  # fmt: skip
+        assert "1210.5" in str(screen.query_one("#f-custom--margin").render())
+
+
+async def test_an_invalid_value_is_shown_beside_its_field_and_nothing_is_saved(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    contact = records.create(sqlite_workspace.ctx, "contact", {"first_name": "Ann", "email": "ann@acme.com"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("contact", contact.id)
+        await settle(pilot)
+        await _field(pilot, "email", "not an email")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = app.screen.query_one("#f-email-error")
+        assert error.has_class("-shown") and "email" in str(error.render())
+        assert Contact.get_by_id(contact.id).email == "ann@acme.com"
+        await _field(pilot, "email", "ann@initech.com")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Contact.get_by_id(contact.id).email == "ann@initech.com"
+        assert not app.screen.query_one("#f-email-error").has_class("-shown")
+
+
+async def test_a_conflicting_save_shows_both_values_and_keeps_the_chosen_one(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    ctx = sqlite_workspace.ctx
+    company = records.create(ctx, "company", {"name": "Initech", "industry": "Software", "phone": "555 0100"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("company", company.id)
+        await settle(pilot)
+        await _field(pilot, "industry", "Hardware")
+        await _field(pilot, "domain", "initech.com")
+        # Meanwhile someone else changes the industry and the phone.
+        records.update(ctx, "company", company.id, {"industry": "Consulting", "phone": "555 0199"}, version=1)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen)
+        assert [c.plain for c in dialog.choices] == ["Keep yours: Hardware", "Take theirs: Consulting"]
+        await pilot.press("enter")  # keep mine
+        await settle(pilot)
+        row = Company.get_by_id(company.id)
+        assert (row.industry, row.domain, row.phone) == ("Hardware", "initech.com", "555 0199")  # nothing lost
+
+
+async def test_notes_calls_and_tasks_go_on_the_timeline(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    contact = records.create(sqlite_workspace.ctx, "contact", {"first_name": HOSTILE})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("contact", contact.id)
+        await settle(pilot)
+        app.screen.set_focus(app.screen.query_one("#timeline"))
+        await pilot.press("a")
+        await settle(pilot)
+        await _type(pilot, "Met at the fair")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # a call
+        await settle(pilot)
+        await _type(pilot, "Wants a demo")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await _type(pilot, "Send the demo")
+        for keys in (["enter"], ["enter"], ["enter"], ["down", "down", "enter"]):  # due tomorrow, me, 5 min before
+            await settle(pilot)
+            await pilot.press(*keys)
+        await settle(pilot)
+        bodies = sorted(n.body for n in Note.select().where(Note.contact == contact.id))
+        assert bodies == ["Call: Wants a demo", "Met at the fair"]
+        task = Task.get(Task.contact == contact.id)
+        assert task.title == "Send the demo" and task.due_at is not None and task.reminders == [5]
+        lines = app.screen.query_one("#timeline")
+        texts = [str(lines.get_option_at_index(i).prompt) for i in range(lines.option_count)]
+        assert any("Wants a demo" in t for t in texts) and any("Send the demo" in t for t in texts)
+
+
+async def test_converting_a_lead_from_its_screen(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    lead = records.create(sqlite_workspace.ctx, "lead", {"first_name": "Jane", "last_name": "Doe", "company_name": "Initech"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("lead", lead.id)
+        await settle(pilot)
+        app.screen.set_focus(app.screen.query_one("#timeline"))
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press("enter")  # create the company Initech
+        await settle(pilot)
+        await pilot.press("enter")  # no deal
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        row = Lead.get_by_id(lead.id)
+        assert row.converted_at is not None and row.converted_company.name == "Initech"
+        assert isinstance(app.screen, RecordScreen) and app.screen.entity == "contact"
+        assert app.screen.record_id == row.converted_contact_id
