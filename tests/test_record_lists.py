@@ -147,3 +147,19 @@ def test_bulk_tag_and_move(workspace: Workspace) -> None:
     assert bulk.move_deals(ctx, [a.id, b.id], stage_named("Negotiation")) == 2
     assert {records.get("deal", i)["stage_id"] for i in (a.id, b.id)} == {stage_named("Negotiation")}
     assert Tag.select().count() == 1
+
+
+@pytest.mark.parametrize("sort", ["name", "email", "company"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_read_from_the_end_match_pages_read_from_the_start(
+    workspace: Workspace, people: dict[str, int], sort: str, descending: bool
+) -> None:
+    for n in range(9):
+        records.create(workspace.ctx, "contact", {"last_name": f"Extra {n % 4}", "email": None if n % 3 else f"x{n}@y.org"})
+    query = ListQuery("contact", sort=sort, descending=descending)
+    total = count(query)
+    forward = [row.id for row in page(query, 0, limit=total)]
+    for offset in range(total):
+        for limit in (1, 3, 5):
+            from_end = [row.id for row in page(query, offset, limit=limit, total=total)]
+            assert from_end == forward[offset : offset + limit], (offset, limit)

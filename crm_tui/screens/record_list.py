@@ -143,7 +143,7 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
     async def _read_page(self, offset: int) -> None:
         session = session_of(self)
         query = self.list_query
-        rows = await session.call(record_lists.page, query, offset, session.ctx.user_id)
+        rows = await session.call(record_lists.page, query, offset, session.ctx.user_id, total=self.table.count)
         if query == self.list_query:
             self.table.put(offset, rows)
 

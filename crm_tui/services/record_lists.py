@@ -220,7 +220,7 @@ def _condition(joins: Joins, column: Column, cond: Condition, user_id: int | Non
     return comparisons[op]
 
 
-def _selection(query: ListQuery, user_id: int | None, entity: EntityList | None = None):
+def _selection(query: ListQuery, user_id: int | None, entity: EntityList | None = None, *, reverse: bool = False):
     entity = entity or entity_list(query.entity)
     model = MODELS[query.entity]
     joins = Joins(query.entity)
@@ -239,9 +239,11 @@ def _selection(query: ListQuery, user_id: int | None, entity: EntityList | None 
         sort_column = entity.column(sort_key)
     except KeyError:
         sort_column = entity.column(entity.default_sort)
+    descending = query.descending != reverse
+    nulls = "FIRST" if reverse else "LAST"  # empty values stay at the end of the list either way
     for expr in joins.sort_expressions(sort_column):
-        order.append(expr.desc(nulls="LAST") if query.descending else expr.asc(nulls="LAST"))
-    order.append(model.id.desc() if query.descending else model.id)
+        order.append(expr.desc(nulls=nulls) if descending else expr.asc(nulls=nulls))
+    order.append(model.id.desc() if descending else model.id)
     select = joins.apply(model.select(model.id)).where(*where)
     return select, order
 
@@ -252,11 +254,24 @@ def count(query: ListQuery, user_id: int | None = None) -> int:
     return select.count()
 
 
-def page(query: ListQuery, offset: int, user_id: int | None = None, *, limit: int = PAGE) -> list[ListRow]:
-    """The rows from `offset` on, in the query's order, with every column's value."""
+def page(
+    query: ListQuery, offset: int, user_id: int | None = None, *, limit: int = PAGE, total: int | None = None
+) -> list[ListRow]:
+    """The rows from `offset` on, in the query's order, with every column's value.
+
+    Given the `total`, a page in the second half is read from the end in reverse order: an OFFSET
+    costs a scan of the rows it skips, so the last page of a million rows is as cheap as the first.
+    """
     entity = entity_list(query.entity)
-    select, order = _selection(query, user_id, entity)
-    ids = [row[0] for row in select.order_by(*order).limit(limit).offset(max(0, offset)).tuples()]
+    offset = max(0, offset)
+    if total is not None and offset > total // 2:
+        wanted = max(0, min(limit, total - offset))
+        select, order = _selection(query, user_id, entity, reverse=True)
+        rows = select.order_by(*order).limit(wanted).offset(total - offset - wanted).tuples()
+        ids = [row[0] for row in rows][::-1]
+    else:
+        select, order = _selection(query, user_id, entity)
+        ids = [row[0] for row in select.order_by(*order).limit(limit).offset(offset).tuples()]
     return rows_by_id(entity, ids)
 
 
@@ -323,4 +338,4 @@ def read_list(query: ListQuery, user_id: int | None = None, *, offset: int = 0) 
     total = count(query, user_id)
     if offset >= total:
         offset = max(0, (total - 1) // PAGE * PAGE)
-    return ListPage(entity, total, offset, page(query, offset, user_id))
+    return ListPage(entity, total, offset, page(query, offset, user_id, total=total))
