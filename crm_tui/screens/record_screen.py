@@ -4,6 +4,7 @@ ctrl+s saves; Esc asks before dropping unsaved changes; a conflicting save shows
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -66,6 +67,7 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
         self.form: RecordForm | None = None
         self.related_items: list[timeline.Related] = []
         self._loaded: dict[str, Any] = {}
+        self._reading = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         """Title, then the form beside the related records and the timeline."""
@@ -97,9 +99,14 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
         return focused is not None and any(node.id == "form" for node in focused.ancestors)
 
     # -- reading -------------------------------------------------------------------------------
-    @work(group="record-read", exclusive=True, exit_on_error=False)
+    @work(group="record-read", exit_on_error=False)
     async def load(self, *, form: bool = True) -> None:
-        """Read the form, the related records and the timeline."""
+        """Read the form, the related records and the timeline. Reads run one after another:
+        cancelling one halfway through rebuilding the form would leave it half built."""
+        async with self._reading:
+            await self._load(form=form)
+
+    async def _load(self, *, form: bool) -> None:
         session = session_of(self)
         if form:
             self.form = await session.call(record_form.read_form, self.entity, self.record_id)
@@ -146,8 +153,9 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
             return {}
         found: dict[str, Any] = {}
         for field in self.form.fields:
-            if field.editor != "readonly":
-                found[field.key] = value_of(self.query_one(f"#{_dom_id(field.key)}"))
+            editors = self.query(f"#{_dom_id(field.key)}")
+            if field.editor != "readonly" and editors:  # none while the form is being rebuilt
+                found[field.key] = value_of(editors.first())
         return found
 
     def changed(self) -> dict[str, Any]:
