@@ -145,7 +145,7 @@ class ListActions:
             return
         session = session_of(self)
         ctx = session.ctx
-        what = f"{len(ids)} {self.entity if len(ids) == 1 else _plural(self.entity)}"
+        what = f"{len(ids)} {self.entity if len(ids) == 1 else self.plural.lower()}"
         actions = (
             ["Set owner…", "Add tag…", "Remove tag…"]
             + (["Move to stage…"] if self.entity == "deal" else [])
@@ -260,7 +260,3 @@ class ListActions:
 
 _CANCEL = object()
 """Returned when the user pressed Esc while giving a condition's value."""
-
-
-def _plural(entity: str) -> str:
-    return {"company": "companies"}.get(entity, f"{entity}s")

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
 from crm_tui.screens.list_actions import ListActions
 from crm_tui.services import list_views, record_lists, workspace_settings
-from crm_tui.services.list_fields import Column, EntityList
+from crm_tui.services.list_fields import LABELS, Column, EntityList
 from crm_tui.services.list_views import ListView
 from crm_tui.services.record_lists import ListQuery
 from crm_tui.text import safe_text
@@ -29,8 +29,6 @@ from crm_tui.widgets.record_table import RecordTable
 
 _TYPING_PAUSE = 0.25
 """Seconds after the last key before the list is filtered again."""
-_MODES = {"company": "companies", "contact": "contacts", "lead": "leads", "deal": "deals"}
-_PLURALS = {"company": "Companies", "contact": "Contacts", "lead": "Leads", "deal": "Deals"}
 
 
 class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
@@ -64,6 +62,7 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
     def __init__(self, entity: str) -> None:
         super().__init__(id=f"list-{entity}")
         self.entity = entity
+        self.plural = LABELS[entity][1]
         self.list_query = ListQuery(entity)
         self.view: ListView | None = None
         self.views: list[ListView] = []
@@ -78,8 +77,8 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
         with Horizontal():
             yield OptionList(id="views")
             with Vertical():
-                yield ModeTabs(_MODES[self.entity])
-                yield Static(_PLURALS[self.entity], id="title")
+                yield ModeTabs(self.plural.lower())
+                yield Static(self.plural, id="title")
                 yield Static("", id="summary")
                 yield Input(placeholder="type to filter · enter keeps it · esc clears", id="quick", compact=True)
                 yield RecordTable(id="table")
@@ -149,9 +148,9 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
 
     def _summarise(self, total: int) -> None:
         spec = self.spec
-        view = self.view.name if self.view else f"All {_PLURALS[self.entity].lower()}"
-        self.query_one("#title", Static).update(Content.assemble(_PLURALS[self.entity], " · ", safe_text(view)))
-        parts = [f"{total:,} {_PLURALS[self.entity].lower() if total != 1 else self.entity}"]
+        view = self.view.name if self.view else f"All {self.plural.lower()}"
+        self.query_one("#title", Static).update(Content.assemble(self.plural, " · ", safe_text(view)))
+        parts = [f"{total:,} {self.plural.lower() if total != 1 else self.entity}"]
         if spec is not None:
             try:
                 sort = spec.column(self.list_query.sort or spec.default_sort).label

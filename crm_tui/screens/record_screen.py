@@ -21,6 +21,7 @@ from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
 from crm_tui.screens.record_activity import RecordActivity
 from crm_tui.services import record_form, timeline
 from crm_tui.services.errors import ConflictError, ServiceError, ValidationFailed
+from crm_tui.services.list_fields import LABELS
 from crm_tui.services.record_form import RecordForm
 from crm_tui.text import safe_text
 from crm_tui.widgets.field_editors import make_editor, value_of
@@ -131,7 +132,7 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
             self.set_focus(lines)
 
     async def _fill_form(self, form: RecordForm) -> None:
-        label = {"company": "Company", "contact": "Contact", "lead": "Lead", "deal": "Deal"}[self.entity]
+        label = LABELS[self.entity][0]
         self.query_one("#title", Static).update(Content.assemble(f"{label} · ", safe_text(form.title)))
         box = self.query_one("#form", VerticalScroll)
         await box.remove_children()

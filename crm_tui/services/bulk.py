@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from crm_tui.models import CompanyTag, ContactTag, Deal, DealTag, LeadTag, Stage, Tag
 from crm_tui.services import deals, records
 from crm_tui.services.context import Context
+from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.services.unit import write
 
@@ -21,12 +22,15 @@ _TAG_LINKS = {
 
 
 def _current(entity: str, ids: Iterable[int]) -> list[tuple[int, int]]:
-    """(id, version) of the live records among `ids`; a deleted one is an error."""
-    found = []
-    for record_id in ids:
-        snap = records.get(entity, record_id)
-        found.append((snap.id, snap.version))
-    return found
+    """(id, version) of the records `ids`, read in one query; one that is gone is an error."""
+    wanted = list(dict.fromkeys(ids))
+    model = RECORD_MODELS[entity]
+    live = model.select(model.id, model.version).where(model.id.in_(wanted), model.deleted_at.is_null())
+    versions = dict(live.tuples())
+    missing = [record_id for record_id in wanted if record_id not in versions]
+    if missing:
+        raise NotFound(model.__name__, missing[0])
+    return [(record_id, versions[record_id]) for record_id in wanted]
 
 
 def set_owner(ctx: Context, entity: str, ids: list[int], owner_id: int | None) -> int:
@@ -44,27 +48,19 @@ def tag(ctx: Context, entity: str, ids: list[int], tag_id: int, *, add: bool = T
     link, column = _TAG_LINKS[entity]
     if Tag.get_or_none(Tag.id == tag_id) is None:
         raise NotFound("Tag", tag_id)
-    changed = 0
+    record = getattr(link, column)
     with write(ctx) as tx:
-        for record_id, _ in _current(entity, ids):
-            match = (getattr(link, column) == record_id) & (link.tag == tag_id)
-            present = link.select().where(match).exists()
-            if add and not present:
-                link.insert({link.tag: tag_id, getattr(link, column): record_id}).execute()
-            elif not add and present:
-                link.delete().where(match).execute()
-            else:
-                continue
-            changed += 1
-            tx.log(
-                "tag.added" if add else "tag.removed",
-                entity,
-                record_id,
-                field="tags",
-                new=tag_id if add else None,
-                old=None if add else tag_id,
-            )
-    return changed
+        live = [record_id for record_id, _ in _current(entity, ids)]
+        tagged = {row[0] for row in link.select(record).where(link.tag == tag_id, record.in_(live)).tuples()}
+        changing = [record_id for record_id in live if (record_id in tagged) != add]
+        if add and changing:
+            link.insert_many([(tag_id, record_id) for record_id in changing], fields=[link.tag, record]).execute()
+        elif changing:
+            link.delete().where(link.tag == tag_id, record.in_(changing)).execute()
+        for record_id in changing:
+            kind, old, new = ("tag.added", None, tag_id) if add else ("tag.removed", tag_id, None)
+            tx.log(kind, entity, record_id, field="tags", old=old, new=new)
+    return len(changing)
 
 
 def move_deals(ctx: Context, ids: list[int], stage_id: int, *, lost_reason: str | None = None) -> int:

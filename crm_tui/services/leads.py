@@ -14,9 +14,9 @@ from peewee import Value, fn
 from pydantic import TypeAdapter, ValidationError
 
 from crm_tui.events import LeadConverted
-from crm_tui.models import Appointment, Company, Contact, Event, Lead, Note, Pipeline, Stage, Task
+from crm_tui.models import Appointment, Company, Contact, Event, Lead, Note, Pipeline, Task
 from crm_tui.schemas.fields import Domain
-from crm_tui.services import records, search_index
+from crm_tui.services import pipelines, records, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
 from crm_tui.services.lookups import company_named
@@ -147,15 +147,10 @@ def _first_open_stage(pipeline_id: int) -> int:
     live = Pipeline.select().where(Pipeline.id == pipeline_id, Pipeline.deleted_at.is_null())
     if not live.exists():
         raise ValidationFailed("Deal", {"pipeline_id": f"no pipeline #{pipeline_id}"})
-    stage = (
-        Stage.select(Stage.id)
-        .where(Stage.pipeline == pipeline_id, Stage.kind == "open", Stage.deleted_at.is_null())
-        .order_by(Stage.position, Stage.id)
-        .first()
-    )
-    if stage is None:
+    stage_id = pipelines.first_open_stage(pipeline_id)
+    if stage_id is None:
         raise ValidationFailed("Deal", {"stage_id": "the pipeline has no open stage to start the deal in"})
-    return stage.id
+    return stage_id
 
 
 def _claim(tx: Txn, lead: Lead, version: int) -> None:

@@ -19,21 +19,7 @@ from crm_tui.models import (
     User,
 )
 from crm_tui.services import custom_fields
-from crm_tui.services.custom_fields import FieldDef
-
-KINDS = (
-    "text",
-    "money",
-    "number",
-    "date",
-    "datetime",
-    "choice",
-    "user",
-    "bool",
-    "list",
-    "rating",
-)
-"""How a column is shown and which filter operators it offers."""
+from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
 
 OPERATORS: dict[str, tuple[str, ...]] = {
     "text": ("contains", "is", "starts", "empty", "not_empty"),
@@ -47,7 +33,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "bool": ("is",),
     "list": ("has", "empty", "not_empty"),
 }
-"""The filter operators of each kind of column, the first being the default."""
+"""The kinds of column (how each is shown) and the filter operators of each, the first being the default."""
 
 OPERATOR_LABELS = {
     "contains": "contains", "is": "is", "starts": "starts with", "empty": "is empty", "not_empty": "is not empty",
@@ -132,13 +118,15 @@ _DEFAULTS = {
     ),
     "deal": ("title", "company", "stage", "amount", "expected_close", "owner"),
 }
-_LABELS = {
+LABELS = {
     "company": ("Company", "Companies"),
     "contact": ("Contact", "Contacts"),
     "lead": ("Lead", "Leads"),
     "deal": ("Deal", "Deals"),
 }
-MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
+"""(singular, plural) name of each record type that has a list; the plural in lower case is the
+app mode that shows the list."""
+MODELS = RECORD_MODELS
 QUICK_FIELDS: dict[str, tuple[Field, ...]] = {
     "company": (Company.name, Company.domain),
     "contact": (Contact.first_name, Contact.last_name, Contact.email, Contact.phone),
@@ -163,7 +151,7 @@ def entity_list(entity: str) -> EntityList:
         Column(f"custom.{fd.key}", fd.label, _CUSTOM_KINDS[fd.type], 14, fd.options, fd)
         for fd in custom_fields.definitions(entity)
     )
-    label, plural = _LABELS[entity]
+    label, plural = LABELS[entity]
     first = _STANDARD[entity][0].key
     return EntityList(entity, label, plural, _STANDARD[entity] + custom, _DEFAULTS[entity], first)
 

@@ -9,6 +9,7 @@ from crm_tui.models import SavedView
 from crm_tui.services import records
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
+from crm_tui.services.list_fields import LABELS
 from crm_tui.services.record_lists import Condition, ListQuery
 
 
@@ -73,12 +74,7 @@ def _builtin(entity: str) -> list[ListView]:
             ("won", "Won deals", (Condition("status", "is", "won"),)),
         ],
     }[entity]
-    plural = {
-        "company": "companies",
-        "contact": "contacts",
-        "lead": "leads",
-        "deal": "deals",
-    }[entity]
+    plural = LABELS[entity][1].lower()
     views = [ListView("all", f"All {plural}", ListQuery(entity))]
     views += [ListView(key, name, ListQuery(entity, conditions=conditions)) for key, name, conditions in common]
     return views

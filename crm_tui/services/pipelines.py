@@ -64,6 +64,21 @@ def stage_rows(pipeline_id: int) -> list[StageRow]:
     return [StageRow(s.id, s.version, s.name, s.position, s.probability, s.kind, s.rot_days, counts.get(s.id, 0)) for s in query]
 
 
+def first_open_stage(pipeline_id: int | None = None) -> int | None:
+    """Where a new deal starts: the first open stage of `pipeline_id` (of the first live pipeline
+    when None), or None if that pipeline is gone or has no open stage."""
+    query = (
+        Stage.select(Stage.id)
+        .join(Pipeline)
+        .where(Stage.kind == "open", Stage.deleted_at.is_null(), Pipeline.deleted_at.is_null())
+        .order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)
+    )
+    if pipeline_id is not None:
+        query = query.where(Stage.pipeline == pipeline_id)
+    stage = query.first()
+    return None if stage is None else stage.id
+
+
 def add_pipeline(ctx: Context, name: str) -> Snapshot:
     """A new pipeline, last in order, with a New, a Won and a Lost stage to start from."""
     with write(ctx):

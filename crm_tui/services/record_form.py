@@ -10,7 +10,7 @@ from typing import Any
 
 from crm_tui import clock
 from crm_tui.dates import parse_date
-from crm_tui.models import LEAD_STATUSES, User
+from crm_tui.models import LEAD_STATUSES
 from crm_tui.money import format_plain, parse_money
 from crm_tui.services import custom_fields, lookups, records, workspace_settings
 from crm_tui.services.context import Context
@@ -173,8 +173,3 @@ def save_form(ctx: Context, entity: str, record_id: int, version: int, typed: di
             changes["custom"] = custom
         return records.update(ctx, entity, record_id, changes, version=version)
 
-
-def user_name(user_id: int | None) -> str:
-    """A user's name (empty for nobody)."""
-    row = User.get_or_none(User.id == user_id) if user_id else None
-    return row.name if row else ""

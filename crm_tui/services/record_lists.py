@@ -189,7 +189,7 @@ def _condition(joins: Joins, column: Column, cond: Condition, user_id: int | Non
         return expr.is_null(False) & (expr != "") if column.kind == "text" else expr.is_null(False)
     if column.kind == "user" and value == "me":
         if user_id is None:  # nobody is "me": mine matches nothing, not the unowned records
-            return expr.is_null(False) if op == "is_not" else (expr != expr)
+            return expr.is_null(False) if op == "is_not" else (joins.model.id < 0)
         value = user_id
     if column.kind in ("date", "datetime"):
         if op == "within":
@@ -276,12 +276,19 @@ def page(
 
 
 def position_of(query: ListQuery, record_id: int, user_id: int | None = None) -> int | None:
-    """Where a record is in the query's order (None if it does not match); read in pages of ids."""
+    """Where a record is in the query's order (None if it does not match): one query numbering the
+    matching rows in order."""
     select, order = _selection(query, user_id)
-    for index, (row_id,) in enumerate(select.order_by(*order).tuples().iterator()):
-        if row_id == record_id:
-            return index
-    return None
+    model = MODELS[query.entity]
+    numbered = select.select_extend(fn.ROW_NUMBER().over(order_by=order).alias("position")).alias("numbered")
+    row = (
+        model.select(numbered.c.position)
+        .from_(numbered)
+        .where(numbered.c.id == record_id)
+        .tuples()
+        .first()
+    )
+    return None if row is None else row[0] - 1
 
 
 def rows_by_id(entity: EntityList, ids: list[int]) -> list[ListRow]:

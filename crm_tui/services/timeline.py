@@ -157,24 +157,10 @@ def related(entity: str, record_id: int, *, limit: int = 50) -> list[Related]:
         found += [Related("deal", deal.id, deal.title, f"deal · {deal.stage}") for deal in deals]
     if entity == "lead":
         lead = Lead.get_by_id(record_id)
-        if lead.converted_contact_id:
-            found.append(
-                Related(
-                    "contact",
-                    lead.converted_contact_id,
-                    records.get("contact", lead.converted_contact_id, include_deleted=True).title,
-                    "converted into",
-                )
-            )
-        if lead.converted_deal_id:
-            found.append(
-                Related(
-                    "deal",
-                    lead.converted_deal_id,
-                    records.get("deal", lead.converted_deal_id, include_deleted=True).title,
-                    "converted into",
-                )
-            )
+        for kind, made in (("contact", lead.converted_contact_id), ("deal", lead.converted_deal_id)):
+            if made:
+                title = records.get(kind, made, include_deleted=True).title
+                found.append(Related(kind, made, title, "converted into"))
     return found
 
 

@@ -24,7 +24,8 @@ _MESSAGES = {
 }
 
 
-def _message(error: dict[str, Any], label: str) -> str:
+def message_for(error: dict[str, Any], label: str) -> str:
+    """One pydantic error as a plain phrase that completes "<field> ..."."""
     kind = error["type"]
     context = error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -50,7 +51,7 @@ def field_errors(error: ValidationError, label: str) -> dict[str, str]:
     for item in error.errors():
         location = item["loc"]
         name = str(location[0]) if location else ""
-        errors.setdefault(name, _message(item, label))
+        errors.setdefault(name, message_for(item, label))
     return errors
 
 

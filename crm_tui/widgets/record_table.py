@@ -202,8 +202,6 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not self.cards and y == 0:
             return self._header(width, base)
         line = self.scroll_offset.y + y - (0 if self.cards else 1)
-        if self.cards and y == 0:
-            line = self.scroll_offset.y
         index, part = divmod(line, self._row_lines)
         if index >= self.count or index < 0:
             return Strip.blank(width, base)
