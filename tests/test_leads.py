@@ -10,7 +10,7 @@ import pytest
 
 from crm_tui.events import DomainEvent, LeadConverted
 from crm_tui.models import Appointment, Company, Contact, Deal, Event, Lead, Note, StageChange, Task, database
-from crm_tui.services import leads, records
+from crm_tui.services import leads, record_form, records
 from crm_tui.services.errors import ConflictError, ServiceError, ValidationFailed
 from crm_tui.services.leads import DealSpec
 from crm_tui.services.records import Snapshot
@@ -238,6 +238,18 @@ def test_a_lead_is_converted_only_once(workspace: Workspace) -> None:
     with pytest.raises(ServiceError, match="already converted"):
         leads.preview(lead.id)
     assert Contact.select().count() == 1
+
+
+def test_a_converted_lead_is_kept_as_it_was(workspace: Workspace) -> None:
+    lead = make_lead(workspace)
+    convert(workspace, lead)
+    done = records.get("lead", lead.id)
+    with pytest.raises(ServiceError, match="was converted and is kept as it was"):
+        records.update(workspace.ctx, "lead", lead.id, {"status": "working"}, version=done.version)
+    assert Lead.get_by_id(lead.id).status == "new" and Lead.get_by_id(lead.id).version == done.version
+    form = record_form.read_form("lead", lead.id)
+    assert form.locked and {field.editor for field in form.fields} == {"readonly"}
+    assert next(f.value for f in form.fields if f.key == "first_name") == "Jane"
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(workspace: Workspace) -> None:

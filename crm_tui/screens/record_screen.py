@@ -133,7 +133,8 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
 
     async def _fill_form(self, form: RecordForm) -> None:
         label = LABELS[self.entity][0]
-        self.query_one("#title", Static).update(Content.assemble(f"{label} · ", safe_text(form.title)))
+        locked = (f"  · read-only: {form.locked}", "dim") if form.locked else ""
+        self.query_one("#title", Static).update(Content.assemble(f"{label} · ", safe_text(form.title), locked))
         box = self.query_one("#form", VerticalScroll)
         await box.remove_children()
         users = [(user.name, user.id) for user in form.users]

@@ -46,6 +46,8 @@ class EntitySpec:
     after_insert: Callable[..., None] | None = None
     before_delete: Callable[..., None] | None = None
     """Called as (tx, record_id) before a delete; raises to refuse it."""
+    locked: Callable[[dict[str, Any]], str | None] | None = None
+    """Given the stored values, why update() must refuse the record (None: it may change)."""
 
     @property
     def soft_delete(self) -> bool:
@@ -71,11 +73,19 @@ class EntitySpec:
         return " ".join(parts) or f"{self.label} #{values.get('id')}"
 
 
+def _converted_lead(values: dict[str, Any]) -> str | None:
+    if values.get("converted_at") is None:
+        return None
+    return "was converted and is kept as it was; edit the contact (or deal) it became instead"
+
+
 _SPECS = [
     EntitySpec("user", "User", User, schemas.UserIn, ("name",)),
     EntitySpec("company", "Company", Company, schemas.CompanyIn, ("name",)),
     EntitySpec("contact", "Contact", Contact, schemas.ContactIn, ("first_name", "last_name")),
-    EntitySpec("lead", "Lead", Lead, schemas.LeadIn, ("first_name", "last_name", "company_name")),
+    EntitySpec(
+        "lead", "Lead", Lead, schemas.LeadIn, ("first_name", "last_name", "company_name"), locked=_converted_lead
+    ),
     EntitySpec(
         "pipeline", "Pipeline", Pipeline, schemas.PipelineIn, ("name",), before_delete=pipeline_rules.before_pipeline_delete
     ),

@@ -14,6 +14,7 @@ from crm_tui.models import LEAD_STATUSES
 from crm_tui.money import format_plain, parse_money
 from crm_tui.services import custom_fields, lookups, records, workspace_settings
 from crm_tui.services.context import Context
+from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.records import Snapshot
 from crm_tui.services.unit import write
@@ -77,6 +78,8 @@ class RecordForm:
     currency: str
     fields: tuple[FormField, ...]
     users: tuple[lookups.Choice, ...]
+    locked: str | None = None
+    """Why the record cannot be edited (a converted lead); every field is then read-only."""
 
 
 def _shown(editor: str, value: Any, currency: str) -> Any:
@@ -116,7 +119,25 @@ def read_form(entity: str, record_id: int) -> RecordForm:
             FormField(f"custom.{fd.key}", fd.label, editor, value, fd.options, fd.required, fd.reference_entity)
         )
     users = tuple(lookups.users(active_only=False))
-    return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users)
+    spec = spec_for(entity)
+    locked = spec.locked(snap.values) if spec.locked else None
+    if locked:
+        names = {user.id: user.name for user in users}
+        fields = [FormField(f.key, f.label, "readonly", _as_text(f, names)) for f in fields]
+    return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked)
+
+
+def _as_text(field: FormField, users: dict[int, str]) -> str:
+    value = field.value
+    if field.editor == "user":
+        return users.get(value, "") if value else ""
+    if field.editor == "bool":
+        return "yes" if value else "no"
+    if field.editor == "multi":
+        return ", ".join(value)
+    if field.editor == "rating":
+        return "★" * int(value or 0)
+    return "" if value is None else str(value)
 
 
 def _parse(editor: str, key: str, typed: Any, currency: str, errors: dict[str, str]) -> Any:

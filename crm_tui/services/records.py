@@ -153,6 +153,9 @@ def update(ctx: Context, entity: str, record_id: int, changes: dict[str, Any], *
         current = _values(spec, row)
         if row.version != version:
             raise _conflict(spec, record_id, dict(changes), version)
+        reason = spec.locked(current) if spec.locked else None
+        if reason:
+            raise ServiceError(f"{spec.label} {spec.title(current)!r} {reason}")
         editable = {name: current[name] for name in spec.editable}
         values = validate(spec.schema, {**editable, **changes}, spec.label)
         diff = {name: (current.get(name), value) for name, value in values.items() if value != current.get(name)}
