@@ -1,11 +1,19 @@
-"""How fast a record list opens and pages: the contacts list at 10k / 100k / 1M contacts.
+"""How fast a record list opens, pages, sorts and filters: the contacts, companies, leads and deals lists.
 
-Uses the workspaces bench/search.py builds (bench/data/search-<n>k.sqlite3, made on first use).
-For each case it prints the median time of the service call a list screen makes
-(`record_lists.read_list`: a COUNT plus a page of 50 rows with their joins and custom values)
-beside the baseline: the same COUNT and id page as hand-written SQL on a bare sqlite3 connection.
+    python bench/lists.py [--sizes 10000 100000 1000000] [--entities contact company lead deal] [--runs 9]
 
-    python bench/lists.py [--sizes 10000 100000 1000000] [--runs 9]
+Each size n uses two workspaces under bench/data/, made once on first use:
+- contacts: search-<n>k.sqlite3 from bench/search.py (n contacts, n/20 companies, no leads or deals);
+- companies, leads, deals: deals-<n>k.sqlite3 from bench/generate.py's demo generator (n deals,
+  0.375n companies, 1.5n contacts, 0.25n leads); about 75 s to build at 100k, far longer at 1M.
+The row counts of both are printed under each size. Per entity, four cases: the list opened
+(default sort), the last page (G), sorted by the second default column, and a `/` quick filter.
+For each case: the rows matched; the median time of `record_lists.read_list` (what a list screen
+calls: a COUNT, then a page of 50 ids with the joins the sort needs, then those rows' values,
+joins and custom values); and the baseline on a bare sqlite3 connection: the same COUNT (same
+WHERE) and the same page of ids, ORDER BY the same columns plus id, with the same joins. The last
+page is read from the end in reverse order, as the service does. The baseline leaves SQLite's
+default NULL placement (the service asks NULLS LAST, which can keep SQLite from using an index).
 """
 
 from __future__ import annotations
@@ -15,41 +23,116 @@ import os
 import sqlite3
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-from bench.search import median_ms, workspace  # noqa: E402
+from bench.search import median_ms, workspace
 
-CASES = [
-    ("open (by name)", {}, 0, "SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY last_name, first_name, id LIMIT 50"),
-    ("page at the end (G)", {}, -1, "SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY last_name, first_name, id LIMIT 50 OFFSET ?"),
-    ("sort by email", {"sort": "email"}, 0, "SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY email, id LIMIT 50"),
-    ("/ quick filter 'berg'", {"text": "berg"}, 0, "SELECT id FROM contact WHERE deleted_at IS NULL AND (last_name LIKE '%berg%' OR email LIKE '%berg%') ORDER BY last_name, first_name, id LIMIT 50"),
-]  # fmt: skip
+PAGE = 50
+ENTITIES = ("contact", "company", "lead", "deal")
+TABLES = {"company": "companies", "contact": "contacts", "lead": "leads", "deal": "deals"}
 
 
-def measure(path: Path, runs: int) -> None:
-    """One line per case: rows matched, read_list(), raw sqlite3."""
+@dataclass(frozen=True)
+class Spec:
+    """One entity's list as SQL: the default and second sort, and what `/` matches."""
+
+    order: tuple[str, ...]
+    """ORDER BY of the default sort (before the id), as `record_lists` sorts it."""
+    second: str
+    """The second column's key (its sort key in ListQuery)."""
+    second_order: tuple[str, ...]
+    second_join: str
+    """A join the second sort needs (the service's LEFT OUTER JOIN), or ''."""
+    text: str
+    quick: str
+    """The `/` condition, `?` being '%text%' (as `list_fields.quick_condition` builds it)."""
+
+
+SPECS = {
+    "contact": Spec(("t.last_name", "t.first_name"), "email", ("t.email",), "", "berg",
+                    "t.first_name LIKE ? OR t.last_name LIKE ? OR t.email LIKE ? OR t.phone LIKE ?"),
+    "company": Spec(("t.name",), "domain", ("t.domain",), "", "solar", "t.name LIKE ? OR t.domain LIKE ?"),
+    "lead": Spec(("t.last_name", "t.first_name"), "company_name", ("t.company_name",), "", "walker",
+                 "t.first_name LIKE ? OR t.last_name LIKE ? OR t.company_name LIKE ? OR t.email LIKE ?"),
+    "deal": Spec(("t.title",), "company", ("c.name",), "LEFT OUTER JOIN company c ON c.id = t.company_id", "audit",
+                 "t.title LIKE ? OR t.company_id IN (SELECT id FROM company WHERE name LIKE ? AND deleted_at IS NULL)"),
+}  # fmt: skip
+
+
+def deals_workspace(deals: int) -> Path:
+    """The demo-generated workspace of `deals` deals (bench/data/deals-<n>k.sqlite3), made on first use."""
+    path = HERE / "data" / f"deals-{deals // 1000}k.sqlite3"
+    if not path.exists():
+        from bench.generate import make
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path} ({deals:,} deals), once…", file=sys.stderr)
+        make(path, deals)
+    return path
+
+
+def row_counts(path: Path, entities: list[str]) -> str:
+    """'3,750 companies, 15,000 contacts, …': the live rows of each record table in `path`."""
+    with sqlite3.connect(path) as conn:
+        counts = [
+            (conn.execute(f"SELECT COUNT(*) FROM {table} WHERE deleted_at IS NULL").fetchone()[0], TABLES[table])
+            for table in ("company", "contact", "lead", "deal")
+        ]
+    measured = ", ".join(TABLES[e] for e in entities)
+    return ", ".join(f"{n:,} {name}" for n, name in counts) + f" (measured: {measured})"
+
+
+def cases(entity: str) -> list[tuple[str, dict, bool, str, tuple[str, ...], str, str]]:
+    """(label, ListQuery options, last page?, join, ORDER BY, quick condition, quick text) per case."""
+    spec = SPECS[entity]
+    default = f"open (by {'title' if entity == 'deal' else 'name'})"
+    return [
+        (default, {}, False, "", spec.order, "", ""),
+        ("page at the end (G)", {}, True, "", spec.order, "", ""),
+        (f"sort by {spec.second}", {"sort": spec.second}, False, spec.second_join, spec.second_order, "", ""),
+        (f"/ quick filter '{spec.text}'", {"text": spec.text}, False, "", spec.order, spec.quick, spec.text),
+    ]
+
+
+def baseline(raw: sqlite3.Connection, entity: str, case: tuple, total: int) -> None:
+    """The case's COUNT and page of ids as hand-written SQL on `raw` (the last page read in reverse)."""
+    _, _, last, join, order, quick, text = case
+    where = "t.deleted_at IS NULL" + (f" AND ({quick})" if quick else "")
+    params = (f"%{text}%",) * quick.count("?")
+    raw.execute(f"SELECT COUNT(*) FROM {entity} t WHERE {where}", params).fetchone()
+    if last:
+        wanted = total - (max(0, total - 1) // PAGE * PAGE)
+        by = ", ".join(f"{column} DESC" for column in (*order, "t.id"))
+        ids = [row[0] for row in raw.execute(f"SELECT t.id FROM {entity} t {join} WHERE {where} ORDER BY {by} "
+                                             f"LIMIT {wanted}", params)][::-1]  # fmt: skip
+    else:
+        by = ", ".join((*order, "t.id"))
+        ids = [row[0] for row in raw.execute(f"SELECT t.id FROM {entity} t {join} WHERE {where} ORDER BY {by} "
+                                             f"LIMIT {PAGE}", params)]  # fmt: skip
+    assert len(ids) <= PAGE
+
+
+def measure(path: Path, entities: list[str], runs: int) -> None:
+    """One line per entity and case: rows matched, read_list(), raw sqlite3."""
     from crm_tui import db
     from crm_tui.services.record_lists import ListQuery, count, read_list
 
     db.connect(db.parse_target(str(path)))
     raw = sqlite3.connect(path)
-    raw.execute("PRAGMA cache_size = -32000")
-    print(f"  {'case':24} {'rows':>10} {'read_list()':>12} {'raw sqlite3':>12}")
-    for label, options, offset, sql in CASES:
-        query = ListQuery("contact", **options)
-        rows = count(query)
-        at = rows - 1 if offset < 0 else offset
-        ours = median_ms(lambda q=query, a=at: read_list(q, None, offset=a), runs)
-        params = (at // 50 * 50,) if "OFFSET" in sql else ()
-
-        def base(s: str = sql, p: tuple = params) -> None:
-            raw.execute("SELECT COUNT(*) FROM contact WHERE deleted_at IS NULL").fetchone()
-            raw.execute(s, p).fetchall()
-
-        print(f"  {label:24} {rows:10,} {ours:10.1f}ms {median_ms(base, runs):10.1f}ms")
+    raw.execute("PRAGMA cache_size = -32000")  # as crm_tui.db sets it
+    for entity in entities:
+        for case in cases(entity):
+            label, options, last = case[:3]
+            query = ListQuery(entity, **options)
+            rows = count(query)
+            at = max(0, rows - 1) if last else 0
+            ours = median_ms(lambda q=query, a=at: read_list(q, None, offset=a), runs)
+            base = median_ms(lambda e=entity, c=case, n=rows: baseline(raw, e, c, n), runs)
+            print(f"  {TABLES[entity]:9} {label:26} {rows:10,} {ours:10.1f}ms {base:10.1f}ms")
     raw.close()
     db.close()
 
@@ -57,15 +140,26 @@ def measure(path: Path, runs: int) -> None:
 def main() -> None:
     """Command-line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="n: contacts of the contacts workspace, deals of the deals workspace")  # fmt: skip
+    parser.add_argument("--entities", nargs="+", choices=ENTITIES, default=list(ENTITIES))
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     os.environ.update({"CRM_DATA_DIR": str(home / "data"), "CRM_CONFIG_DIR": str(home / "config")})
-    print(f"SQLite {sqlite3.sqlite_version}, {args.runs} runs each, median; a page is 50 rows\n")
-    for contacts in args.sizes:
-        print(f"{contacts:,} contacts")
-        measure(workspace(contacts), args.runs)
+    print(f"SQLite {sqlite3.sqlite_version}, {args.runs} runs each, median; a page is {PAGE} rows\n")
+    for size in args.sizes:
+        plan = []
+        if "contact" in args.entities:
+            plan.append((workspace(size), ["contact"]))
+        if others := [e for e in args.entities if e != "contact"]:
+            plan.append((deals_workspace(size), others))
+        print(f"size {size:,}")
+        for path, entities in plan:
+            print(f"  {path.name}: {row_counts(path, entities)}")
+        print(f"  {'list':9} {'case':26} {'rows':>10} {'read_list()':>12} {'raw sqlite3':>12}")
+        for path, entities in plan:
+            measure(path, entities, args.runs)
         print()
 
 

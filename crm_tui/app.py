@@ -140,7 +140,6 @@ def binding_owners() -> list[type]:
     """Every class whose BINDINGS users can remap, in the order `crm keys` lists them."""
     from crm_tui.screens.choice import ChoiceScreen
     from crm_tui.screens.confirm import ConfirmScreen
-    from crm_tui.screens.deal_detail import DealDetailScreen
     from crm_tui.screens.deal_form import DealFormScreen
     from crm_tui.screens.filters import FilterScreen
     from crm_tui.screens.keys import KeysScreen
@@ -152,6 +151,6 @@ def binding_owners() -> list[type]:
     from crm_tui.widgets.record_table import RecordTable
 
     return [
-        CrmApp, BoardScreen, CardList, DealDetailScreen, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
+        CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
     ]  # fmt: skip

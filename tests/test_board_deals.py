@@ -10,7 +10,7 @@ from crm_tui import clock
 from crm_tui.app import CrmApp
 from crm_tui.models import Company, Deal, Event
 from crm_tui.screens.confirm import ConfirmScreen
-from crm_tui.screens.deal_detail import DealDetailScreen
+from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.screens.deal_form import DealFormScreen
 from crm_tui.services import records
 from crm_tui.services.context import Context
@@ -89,17 +89,22 @@ async def test_the_form_shows_errors_and_stores_nothing(app: CrmApp) -> None:
     assert Deal.select().count() == before
 
 
-async def test_enter_shows_the_deal_with_its_history(app: CrmApp, ids: dict[str, int]) -> None:
+async def test_enter_opens_the_deal_record_with_its_history(app: CrmApp, ids: dict[str, int]) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("j", "enter")
-        await pilot.pause(0.3)
+        await settle(pilot)
         screen = pilot.app.screen
-        assert isinstance(screen, DealDetailScreen)
-        text = "\n".join(static.render().plain for static in screen.query("Static"))
-        assert "Acme renewal" in text and HOSTILE in text and "created in Qualification" in text and "$12,400" in text
+        assert isinstance(screen, RecordScreen) and screen.entity == "deal"
+        deal = Deal.get_by_id(screen.record_id)
+        assert deal.title == "Acme renewal"
+        title = screen.query_one("#title").render().plain
+        timeline = "\n".join(str(option.prompt) for option in screen.query_one("#timeline").options)
+        assert "Acme renewal" in title and "created" in timeline
+        assert screen.query_one("#f-title").value == "Acme renewal"
         await pilot.press("escape")
-        assert not isinstance(pilot.app.screen, DealDetailScreen)
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, RecordScreen)
 
 
 async def test_e_edits_the_deal_and_u_undoes_the_edit(app: CrmApp, ids: dict[str, int]) -> None:

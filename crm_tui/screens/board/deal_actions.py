@@ -12,7 +12,6 @@ from textual.content import Content
 from crm_tui.screens.base import session_of
 from crm_tui.screens.board.moves import UndoStep
 from crm_tui.screens.confirm import ConfirmScreen
-from crm_tui.screens.deal_detail import DealDetailScreen
 from crm_tui.screens.deal_form import DealFormResult, DealFormScreen
 from crm_tui.services import deal_detail, deals, lookups, records
 from crm_tui.services.board import DealCard
@@ -101,22 +100,12 @@ class DealActions:
         self.notify(f"Added {safe_text(deal['title'])}.", markup=False)
 
     def action_open_deal(self: BoardScreen) -> None:
-        """Show everything about the selected deal (the one selected when the key was pressed)."""
+        """Open the selected deal's record screen (form, related records, timeline)."""
         card = self.selected()
         if card is None:
             self.notify("No deal here.")
         elif not self.dialog_pending():
-            self._open_deal(card)
-
-    @work(exit_on_error=False, group="board-form")
-    async def _open_deal(self: BoardScreen, card: DealCard) -> None:
-        try:
-            detail = await session_of(self).call(deal_detail.deal_detail, card.id)
-        except ServiceError as error:
-            self.notify(safe_text(str(error)), severity="warning", markup=False)
-            return
-        if await self.app.push_screen_wait(DealDetailScreen(detail)) == "edit":
-            self._edit_deal(card)  # straight on from the detail panel, the same deal
+            self.app.open_record("deal", card.id)
 
     def action_edit_deal(self: BoardScreen) -> None:
         """Edit the selected deal's essentials."""
