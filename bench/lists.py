@@ -5,15 +5,17 @@
 Each size n uses two workspaces under bench/data/, made once on first use:
 - contacts: search-<n>k.sqlite3 from bench/search.py (n contacts, n/20 companies, no leads or deals);
 - companies, leads, deals: deals-<n>k.sqlite3 from bench/generate.py's demo generator (n deals,
-  0.375n companies, 1.5n contacts, 0.25n leads); about 75 s to build at 100k, far longer at 1M.
+  0.375n companies, 1.5n contacts, 0.25n leads): ~1.5 min and 400 MB at 100k, ten times that at 1M.
 The row counts of both are printed under each size. Per entity, four cases: the list opened
 (default sort), the last page (G), sorted by the second default column, and a `/` quick filter.
 For each case: the rows matched; the median time of `record_lists.read_list` (what a list screen
 calls: a COUNT, then a page of 50 ids with the joins the sort needs, then those rows' values,
-joins and custom values); and the baseline on a bare sqlite3 connection: the same COUNT (same
-WHERE) and the same page of ids, ORDER BY the same columns plus id, with the same joins. The last
-page is read from the end in reverse order, as the service does. The baseline leaves SQLite's
-default NULL placement (the service asks NULLS LAST, which can keep SQLite from using an index).
+joins and custom values); and the baseline on a bare sqlite3 connection: a COUNT with the same
+WHERE, then the same page of ids ORDER BY the same columns plus id, joining only for the sort.
+The last page is read from the end in reverse order, as the service does. The baseline keeps
+SQLite's default NULL placement (the service asks NULLS LAST). Its `/` condition is the one
+`list_fields.quick_condition` builds, compiled to SQL: whatever the service matches with (LIKE on
+the quick fields, or the search index), the baseline matches with too.
 """
 
 from __future__ import annotations
@@ -38,29 +40,24 @@ TABLES = {"company": "companies", "contact": "contacts", "lead": "leads", "deal"
 
 @dataclass(frozen=True)
 class Spec:
-    """One entity's list as SQL: the default and second sort, and what `/` matches."""
+    """One entity's list as SQL (table alias t1, as Peewee names it): its sorts and a `/` text."""
 
     order: tuple[str, ...]
-    """ORDER BY of the default sort (before the id), as `record_lists` sorts it."""
+    """ORDER BY of the default sort (before the id), as `Joins.sort_expressions` gives it."""
     second: str
-    """The second column's key (its sort key in ListQuery)."""
+    """The second default column's key (its sort key in ListQuery)."""
     second_order: tuple[str, ...]
     second_join: str
-    """A join the second sort needs (the service's LEFT OUTER JOIN), or ''."""
+    """The join the second sort needs (the service's LEFT OUTER JOIN), or ''."""
     text: str
-    quick: str
-    """The `/` condition, `?` being '%text%' (as `list_fields.quick_condition` builds it)."""
 
 
 SPECS = {
-    "contact": Spec(("t.last_name", "t.first_name"), "email", ("t.email",), "", "berg",
-                    "t.first_name LIKE ? OR t.last_name LIKE ? OR t.email LIKE ? OR t.phone LIKE ?"),
-    "company": Spec(("t.name",), "domain", ("t.domain",), "", "solar", "t.name LIKE ? OR t.domain LIKE ?"),
-    "lead": Spec(("t.last_name", "t.first_name"), "company_name", ("t.company_name",), "", "walker",
-                 "t.first_name LIKE ? OR t.last_name LIKE ? OR t.company_name LIKE ? OR t.email LIKE ?"),
-    "deal": Spec(("t.title",), "company", ("c.name",), "LEFT OUTER JOIN company c ON c.id = t.company_id", "audit",
-                 "t.title LIKE ? OR t.company_id IN (SELECT id FROM company WHERE name LIKE ? AND deleted_at IS NULL)"),
-}  # fmt: skip
+    "contact": Spec(("t1.last_name", "t1.first_name"), "email", ("t1.email",), "", "berg"),
+    "company": Spec(("t1.name",), "domain", ("t1.domain",), "", "solar"),
+    "lead": Spec(("t1.last_name", "t1.first_name"), "company_name", ("t1.company_name",), "", "walker"),
+    "deal": Spec(("t1.title",), "company", ("c.name",), "LEFT OUTER JOIN company c ON c.id = t1.company_id", "audit"),
+}
 
 
 def deals_workspace(deals: int) -> Path:
@@ -86,34 +83,39 @@ def row_counts(path: Path, entities: list[str]) -> str:
     return ", ".join(f"{n:,} {name}" for n, name in counts) + f" (measured: {measured})"
 
 
-def cases(entity: str) -> list[tuple[str, dict, bool, str, tuple[str, ...], str, str]]:
-    """(label, ListQuery options, last page?, join, ORDER BY, quick condition, quick text) per case."""
+def cases(entity: str) -> list[tuple[str, dict, bool, str, tuple[str, ...]]]:
+    """(label, ListQuery options, last page?, join, ORDER BY columns) of each case."""
     spec = SPECS[entity]
     default = f"open (by {'title' if entity == 'deal' else 'name'})"
     return [
-        (default, {}, False, "", spec.order, "", ""),
-        ("page at the end (G)", {}, True, "", spec.order, "", ""),
-        (f"sort by {spec.second}", {"sort": spec.second}, False, spec.second_join, spec.second_order, "", ""),
-        (f"/ quick filter '{spec.text}'", {"text": spec.text}, False, "", spec.order, spec.quick, spec.text),
+        (default, {}, False, "", spec.order),
+        ("page at the end (G)", {}, True, "", spec.order),
+        (f"sort by {spec.second}", {"sort": spec.second}, False, spec.second_join, spec.second_order),
+        (f"/ quick filter '{spec.text}'", {"text": spec.text}, False, "", spec.order),
     ]
 
 
-def baseline(raw: sqlite3.Connection, entity: str, case: tuple, total: int) -> None:
-    """The case's COUNT and page of ids as hand-written SQL on `raw` (the last page read in reverse)."""
-    _, _, last, join, order, quick, text = case
-    where = "t.deleted_at IS NULL" + (f" AND ({quick})" if quick else "")
-    params = (f"%{text}%",) * quick.count("?")
-    raw.execute(f"SELECT COUNT(*) FROM {entity} t WHERE {where}", params).fetchone()
-    if last:
-        wanted = total - (max(0, total - 1) // PAGE * PAGE)
-        by = ", ".join(f"{column} DESC" for column in (*order, "t.id"))
-        ids = [row[0] for row in raw.execute(f"SELECT t.id FROM {entity} t {join} WHERE {where} ORDER BY {by} "
-                                             f"LIMIT {wanted}", params)][::-1]  # fmt: skip
-    else:
-        by = ", ".join((*order, "t.id"))
-        ids = [row[0] for row in raw.execute(f"SELECT t.id FROM {entity} t {join} WHERE {where} ORDER BY {by} "
-                                             f"LIMIT {PAGE}", params)]  # fmt: skip
-    assert len(ids) <= PAGE
+def quick_sql(entity: str, text: str) -> tuple[str, tuple]:
+    """The service's `/` condition for `text` as SQL on alias t1, with its parameters ('' if no text)."""
+    from crm_tui.services.list_fields import MODELS, quick_condition
+
+    if not text:
+        return "", ()
+    model = MODELS[entity]
+    sql, params = model.select(model.id).where(quick_condition(entity, text)).sql()
+    return sql.split(" WHERE ", 1)[1], tuple(params)
+
+
+def baseline(raw: sqlite3.Connection, entity: str, case: tuple, quick: tuple[str, tuple], total: int) -> None:
+    """The case's COUNT and page of ids as plain SQL on `raw` (the last page read in reverse)."""
+    _, _, last, join, order = case
+    condition, params = quick
+    where = "t1.deleted_at IS NULL" + (f" AND {condition}" if condition else "")
+    raw.execute(f"SELECT COUNT(*) FROM {entity} t1 WHERE {where}", params).fetchone()
+    columns = (*order, "t1.id")
+    by = ", ".join(f"{column} DESC" for column in columns) if last else ", ".join(columns)
+    limit = total - (max(0, total - 1) // PAGE * PAGE) if last else PAGE
+    raw.execute(f"SELECT t1.id FROM {entity} t1 {join} WHERE {where} ORDER BY {by} LIMIT {limit}", params).fetchall()
 
 
 def measure(path: Path, entities: list[str], runs: int) -> None:
@@ -130,8 +132,9 @@ def measure(path: Path, entities: list[str], runs: int) -> None:
             query = ListQuery(entity, **options)
             rows = count(query)
             at = max(0, rows - 1) if last else 0
+            quick = quick_sql(entity, options.get("text", ""))
             ours = median_ms(lambda q=query, a=at: read_list(q, None, offset=a), runs)
-            base = median_ms(lambda e=entity, c=case, n=rows: baseline(raw, e, c, n), runs)
+            base = median_ms(lambda e=entity, c=case, k=quick, n=rows: baseline(raw, e, c, k, n), runs)
             print(f"  {TABLES[entity]:9} {label:26} {rows:10,} {ours:10.1f}ms {base:10.1f}ms")
     raw.close()
     db.close()

@@ -52,6 +52,21 @@ def test_quick_filter_matches_names_emails_and_full_names(workspace: Workspace, 
     assert count(ListQuery("contact", text="nobody")) == 0
 
 
+def test_quick_filter_goes_through_the_search_index(workspace: Workspace, people: dict[str, int]) -> None:
+    # Word prefixes in any case, accents folded, the company's name too; counted like the page.
+    assert _names(ListQuery("contact", text="ACM")) == ["Zoe Adams", "Bob Clark"]  # Bob works at Acme
+    assert _names(ListQuery("contact", text="zoe acme")) == ["Zoe Adams"]
+    assert _names(ListQuery("contact", text="bak")) == ["ann Baker"]
+    records.update(workspace.ctx, "contact", people["ann"], {"last_name": "Bäcker"}, version=1)
+    assert _names(ListQuery("contact", text="back")) == ["ann Bäcker"] and count(ListQuery("contact", text="back")) == 1
+    assert count(ListQuery("contact", text="bak")) == 0  # the index follows the rename
+    records.delete(workspace.ctx, "contact", people["zoe"], version=1)
+    assert count(ListQuery("contact", text="acme")) == 1 and _names(ListQuery("contact", text="acme")) == ["Bob Clark"]
+    # Text without words falls back to a substring match; a condition still combines with it.
+    assert _names(ListQuery("contact", text="@")) == ["Bob Clark"]
+    assert count(ListQuery("contact", text="b", conditions=(Condition("email", "not_empty"),))) == 1
+
+
 def test_conditions_combine_with_and(workspace: Workspace, people: dict[str, int]) -> None:
     query = ListQuery("contact", conditions=(Condition("company", "is", "acme corp"), Condition("email", "contains", "zoe")))
     assert _names(query) == ["Zoe Adams"]

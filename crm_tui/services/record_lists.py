@@ -15,9 +15,9 @@ from peewee import JOIN, Expression, fn
 
 from crm_tui import clock
 from crm_tui.dates import parse_date
-from crm_tui.models import Company, Contact, Deal, Lead, Stage, User
+from crm_tui.models import Company, Contact, Deal, Lead, Stage, User, database
 from crm_tui.money import parse_money
-from crm_tui.services import custom_fields
+from crm_tui.services import custom_fields, search
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.list_fields import (
     MODELS,
@@ -250,6 +250,11 @@ def _selection(query: ListQuery, user_id: int | None, entity: EntityList | None 
 
 def count(query: ListQuery, user_id: int | None = None) -> int:
     """How many records the query matches."""
+    matches = None if query.conditions else search.matching_records(query.entity, query.text)
+    if matches is not None:
+        # The index holds live records only, so its matches are the count: no need to visit them.
+        sql, params = matches
+        return database.execute_sql(f"SELECT COUNT(*) FROM ({sql}) AS m", params).fetchone()[0]
     select, _ = _selection(query, user_id)
     return select.count()
 

@@ -96,6 +96,28 @@ def search(query: str, *, limit: int = 20) -> list[SearchHit]:
     return [_hit(row, terms, parents) for row in rows]
 
 
+def matching_records(entity: str, query: str) -> tuple[str, list[str]] | None:
+    """SQL selecting the ids of the `entity` records whose document holds every word of `query`
+    as a word prefix, with its parameters; None for a query with no words. The record lists' `/`
+    filter uses it."""
+    terms = words(query)
+    if not terms:
+        return None
+    param = database.param
+    if is_postgres():
+        return (
+            f"SELECT record_id FROM search_doc WHERE tsv @@ to_tsquery('simple', {param}) AND entity = {param}",
+            [" & ".join(f"{term}:*" for term in terms), entity],
+        )
+    # CROSS JOIN keeps SQLite reading the full-text matches first: left to itself it walks every
+    # document of the entity by the (entity, record_id) index and probes the matches (100x slower).
+    return (
+        f"SELECT d.record_id FROM {FTS_TABLE} CROSS JOIN search_doc d ON d.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH {param} AND d.entity = {param}",
+        [" ".join(f'"{term}"*' for term in terms), entity],
+    )
+
+
 def _parent_titles(keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
     """The titles of the records some notes are on (one query for all of them)."""
     if not keys:
