@@ -56,7 +56,7 @@ Stage.add_index(
 class Deal(SoftDeleteModel):
     """An opportunity moving through a pipeline. Amounts are integer minor units of `currency`."""
 
-    title = CharField()
+    title = CharField(index=True)  # the deals list opens sorted by title
     company = ForeignKeyField(Company, null=True, on_delete="SET NULL", index=True)
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", index=True)
     pipeline = ForeignKeyField(Pipeline, on_delete="RESTRICT")

@@ -57,3 +57,6 @@ class Lead(SoftDeleteModel):
     converted_company = ForeignKeyField(Company, null=True, on_delete="SET NULL")
     # The deal a conversion created; declared as an id to avoid a cycle with the pipeline module.
     converted_deal_id = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("last_name", "first_name"), False),)  # the leads list opens sorted by name

@@ -216,7 +216,13 @@ def _to_v5(migrator: SchemaMigrator) -> None:
         database.execute_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
 
 
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5}
+def _to_v6(migrator: SchemaMigrator) -> None:
+    """v6: indexes for the orders the deals and leads lists open in (by title, by name), which
+    otherwise sort every row on each open."""
+    migrate(migrator.add_index("deal", ("title",)), migrator.add_index("lead", ("last_name", "first_name")))
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6}
 """Version number -> the step that brings the previous version to it."""
 
 CURRENT_VERSION = max(MIGRATIONS)
