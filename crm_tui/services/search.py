@@ -112,8 +112,10 @@ def matching_records(entity: str, query: str) -> tuple[str, list[str]] | None:
     # CROSS JOIN keeps SQLite reading the full-text matches first: left to itself it walks every
     # document of the entity by the (entity, record_id) index and probes the matches (100x slower).
     return (
-        f"SELECT d.record_id FROM {FTS_TABLE} CROSS JOIN search_doc d ON d.id = {FTS_TABLE}.rowid "
-        f"WHERE {FTS_TABLE} MATCH {param} AND d.entity = {param}",
+        (
+            f"SELECT d.record_id FROM {FTS_TABLE} CROSS JOIN search_doc d ON d.id = {FTS_TABLE}.rowid "
+            f"WHERE {FTS_TABLE} MATCH {param} AND d.entity = {param}"
+        ),
         [" ".join(f'"{term}"*' for term in terms), entity],
     )
 
