@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 """How often the event log is read for changes made elsewhere."""
+FORMULA_DELAY = 5.0
+"""Seconds after start before formulas with today() are brought up to date (once a day)."""
 
 
 class CrmApp(ReportsWorkerErrors, App[None]):
@@ -75,6 +77,9 @@ class CrmApp(ReportsWorkerErrors, App[None]):
     def on_mount(self) -> None:
         """Apply the user's theme and keymap; start watching the event log for others' changes."""
         self.set_interval(POLL_SECONDS, self._poll_changes)
+        # Formulas with today() move on at midnight: checked soon after start (not during it), then hourly.
+        self.set_timer(FORMULA_DELAY, self._refresh_dated)
+        self.set_interval(3600, self._refresh_dated)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
@@ -100,6 +105,13 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         self._own_txns.append(event.txn)
         self.post_message(DataChanged(event))
 
+    @work(exclusive=True, group="app-formulas", exit_on_error=False)
+    async def _refresh_dated(self) -> None:
+        """Bring formulas that use today() up to date once a day (a no-op the rest of the day)."""
+        from crm_tui.services import computed_fields
+
+        await self.session.call(computed_fields.refresh_dated, self.session.ctx)
+
     @work(exclusive=True, group="app-poll", exit_on_error=False)
     async def _poll_changes(self) -> None:
         """Changes other processes wrote to the event log reach every screen within a second."""
@@ -121,7 +133,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
 
     def open_record(self, entity: str, record_id: int) -> None:
         """Open the detail screen of one record (company, contact, lead or deal) over the current one."""
-        from crm_tui.screens.record_screen import RecordScreen  # noqa: PLC0415 - loaded on first use
+        from crm_tui.screens.record_screen import RecordScreen
 
         self.push_screen(RecordScreen(entity, record_id))
 

@@ -6,10 +6,10 @@ Textual is imported only when a screen is about to open, so script commands stay
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
-import json
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     find.add_argument("query", nargs="+", help="words to find; each matches as a prefix ('jan do' finds Jane Doe)")
     find.add_argument("--json", action="store_true", help="print a JSON array (for scripts)")
     find.add_argument("--limit", type=int, default=20, help="at most this many records (default 20, at most 100)")
+
+    formulas = sub.add_parser("formulas", help="computed custom fields")
+    formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
+    refresh = formulas_sub.add_parser(
+        "refresh", help="bring formulas that use today() up to date (the app does it daily; this is for cron)"
+    )
+    refresh.add_argument("--all", action="store_true", help="recompute every lookup and formula of every record")
     return parser
 
 
@@ -88,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args, settings)
         if args.command == "search":
             return _search(args, settings)
+        if args.command == "formulas":
+            return _formulas(args, settings)
         return _board(args, settings)
     except (ConfigError, DatabaseError, ServiceError) as error:
         print(f"crm: {error}", file=sys.stderr)
@@ -265,6 +274,20 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
             entity, record_id = hit.opens
             print(f"{entity:8} {record_id:>7}  {safe_text(hit.title)}  ({safe_text(hit.detail)})")
     return 0 if hits else 1
+
+
+def _formulas(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute dated formulas (or, with --all, every computed field) and say how many changed."""
+    from crm_tui.services import computed_fields
+    from crm_tui.services.workspace import resolve_target
+
+    workspace = _open(resolve_target(args.db, settings), settings, args.user)
+    if args.all:
+        changed = computed_fields.refresh_all(workspace.ctx)
+    else:
+        changed = computed_fields.refresh_dated(workspace.ctx, force=True)
+    print(f"{changed:,} record{'s' if changed != 1 else ''} changed")
+    return 0
 
 
 def _toml(value: Any) -> str:

@@ -4,7 +4,7 @@ sorts it, the typed text or Python value a field takes (`coerce`), and the way b
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,6 +61,8 @@ class FieldDef:
     reference_entity: str | None
     lookup_path: tuple[str, ...]
     version: int
+    value_type: str | None = None
+    """For a lookup: the type of the field it shows (its values are stored and sorted as that)."""
 
     @property
     def read_only(self) -> bool:
@@ -68,9 +70,14 @@ class FieldDef:
         return self.type in READ_ONLY
 
     @property
+    def stored_type(self) -> str:
+        """The type whose storage this field's values use: a lookup's value type, else its own."""
+        return (self.value_type or "text") if self.type == "lookup" else self.type
+
+    @property
     def column(self) -> str:
         """The CustomValue column that holds (and sorts) this field's values."""
-        return COLUMN[self.type]
+        return COLUMN[self.stored_type]
 
 
 class FieldError(ValueError):
@@ -185,6 +192,8 @@ def _record_id(fd: FieldDef, raw: Any) -> int:
 
 def to_columns(fd: FieldDef, value: Any) -> dict[str, Any]:
     """The CustomValue columns that store `value`."""
+    if fd.type == "lookup":
+        fd = replace(fd, type=fd.stored_type)
     columns: dict[str, Any] = {
         "text": None,
         "integer": None,
@@ -216,6 +225,8 @@ def to_columns(fd: FieldDef, value: Any) -> dict[str, Any]:
 
 def from_row(fd: FieldDef, text: str | None, integer: int | None, real: float | None, data: Any) -> Any:
     """A stored value back as the Python value `coerce` makes."""
+    if fd.type == "lookup":
+        fd = replace(fd, type=fd.stored_type)
     column = fd.column
     if fd.type == "formula":
         if real is not None:

@@ -1,13 +1,14 @@
 """Custom field definitions and values: read in batches, stored one row per value, and checked,
 numbered and computed when their record is saved (`apply`, called by the record services).
 
-Formula values are computed by `crm_tui.formula` when their record is saved and stored like any
-other value, so lists sort and filter by them in SQL. (A formula that uses `today()` is therefore
-as of the record's last save.)
+Lookup and formula values are computed when their record is saved (services.computed_fields)
+and stored like any other value, so lists sort and filter by them in SQL; computed_fields also
+keeps them true when the records they read change, and formulas with today() once a day.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from crm_tui import clock
 from crm_tui.models import CustomField, CustomValue
 from crm_tui.money import exponent
-from crm_tui.services import workspace_settings
+from crm_tui.services import lookup_paths, workspace_settings
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError, coerce, from_row, to_columns
 from crm_tui.services.errors import ValidationFailed
 
@@ -29,10 +30,32 @@ def _def(row: CustomField) -> FieldDef:
     )  # fmt: skip
 
 
-def definitions(entity: str) -> list[FieldDef]:
-    """The custom fields of `entity` in their form order."""
+def _raw(entity: str) -> list[FieldDef]:
     query = CustomField.select().where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)
     return [_def(row) for row in query]
+
+
+def definitions(entity: str) -> list[FieldDef]:
+    """The custom fields of `entity` in their form order (a lookup knows its value type; one whose
+    path no longer resolves, after a field it used was removed, shows text and computes nothing)."""
+    defs = _raw(entity)
+    if not any(fd.type == "lookup" for fd in defs):
+        return defs
+    cache: dict[str, list[FieldDef]] = {entity: defs}
+
+    def defs_of(name: str) -> list[FieldDef]:
+        if name not in cache:
+            cache[name] = _raw(name)
+        return cache[name]
+
+    return [replace(fd, value_type=_value_type(fd, defs_of)) if fd.type == "lookup" else fd for fd in defs]
+
+
+def _value_type(fd: FieldDef, defs_of: lookup_paths.DefsOf) -> str | None:
+    try:
+        return lookup_paths.resolve(fd.entity, fd.lookup_path, defs_of).value_type
+    except FieldError:
+        return None
 
 
 def read(entity: str, record_ids: list[int], defs: list[FieldDef] | None = None) -> dict[int, dict[str, Any]]:
@@ -175,10 +198,9 @@ def apply(
     for fd in defs:
         if fd.type == "auto_number" and creating:
             new[fd.key] = next_number(fd)
-    inputs = formula_inputs(values, new, defs, money)
-    for fd in defs:
-        if fd.type == "formula":
-            new[fd.key] = inputs[fd.key] = compute(fd, inputs, today=today)
+    from crm_tui.services.computed_fields import computed  # it builds on this module
+
+    new = computed(entity, defs, {record_id: (values, new)}, today=today, currency=money)[record_id]
     diff = {
         fd.key: (current.get(fd.key), new.get(fd.key)) for fd in defs if _differs(current.get(fd.key), new.get(fd.key))
     }

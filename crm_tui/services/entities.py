@@ -28,7 +28,7 @@ from crm_tui.models import (
     VersionedModel,
 )
 from crm_tui.schemas import records as schemas
-from crm_tui.services import deal_rules, pipeline_rules
+from crm_tui.services import custom_field_rules, deal_rules, pipeline_rules
 
 @dataclass(frozen=True)
 class EntitySpec:
@@ -123,6 +123,8 @@ _SPECS = [
         schemas.CustomFieldIn,
         ("label",),
         fixed_on_update={"entity": "a field cannot move to another record type", "key": "a field's key is fixed"},
+        before_insert=custom_field_rules.before_insert,
+        after_insert=custom_field_rules.after_insert,
     ),
     EntitySpec("saved_view", "Saved view", SavedView, schemas.SavedViewIn, ("name",)),
     EntitySpec("automation_rule", "Automation rule", AutomationRule, schemas.AutomationRuleIn, ("name",)),

@@ -148,7 +148,7 @@ def entity_list(entity: str) -> EntityList:
     if entity not in _STANDARD:
         raise ValueError(f"no list of {entity!r}; lists exist for {', '.join(_STANDARD)}")
     custom = tuple(
-        Column(f"custom.{fd.key}", fd.label, _CUSTOM_KINDS[fd.type], 14, fd.options, fd)
+        Column(f"custom.{fd.key}", fd.label, _CUSTOM_KINDS[fd.stored_type], 14, fd.options, fd)
         for fd in custom_fields.definitions(entity)
     )
     label, plural = LABELS[entity]
@@ -169,7 +169,7 @@ class Joins:
         model, key = self.model, column.key
         if column.field is not None:
             alias = self._custom(column.field)
-            if column.field.type == "formula":
+            if column.field.stored_type == "formula":
                 return fn.COALESCE(alias.real, alias.integer)
             return getattr(alias, column.field.column)
         if key == "name":

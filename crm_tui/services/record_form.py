@@ -112,17 +112,20 @@ def read_form(entity: str, record_id: int) -> RecordForm:
         else:
             value = _shown(editor, value, currency)
         fields.append(FormField(key, label, editor, value, options, key in _REQUIRED.get(entity, ())))
+    users = tuple(lookups.users(active_only=False))
+    names = {user.id: user.name for user in users}
     for fd in custom_fields.definitions(entity):
         editor = _CUSTOM_EDITORS.get(fd.type, "text")
         value = _shown(editor, snap.custom.get(fd.key), currency)
+        if fd.type == "lookup":  # shown as the field it looks up shows its values
+            shows = _CUSTOM_EDITORS.get(fd.stored_type, "text")
+            value = _as_text(FormField("", "", shows, _shown(shows, snap.custom.get(fd.key), currency)), names)
         fields.append(
             FormField(f"custom.{fd.key}", fd.label, editor, value, fd.options, fd.required, fd.reference_entity)
         )
-    users = tuple(lookups.users(active_only=False))
     spec = spec_for(entity)
     locked = spec.locked(snap.values) if spec.locked else None
     if locked:
-        names = {user.id: user.name for user in users}
         fields = [FormField(f.key, f.label, "readonly", _as_text(f, names)) for f in fields]
     return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked)
 

@@ -16,7 +16,7 @@ from peewee import IntegrityError, Model
 
 from crm_tui.events import RecordCreated, RecordDeleted, RecordRestored, RecordUpdated
 from crm_tui.models import database
-from crm_tui.services import custom_fields, search_index
+from crm_tui.services import computed_fields, custom_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
@@ -181,6 +181,7 @@ def _apply(tx: Txn, spec: EntitySpec, record_id: int, version: int, diff: dict[s
     if updated != 1:
         raise _conflict(spec, record_id, {name: new for name, (_, new) in diff.items()}, version)
     search_index.sync(spec.name, record_id)
+    computed_fields.follow_up(spec.name, [record_id])
     event_ids = [
         tx.log("record.updated", spec.name, record_id, field=name, old=old, new=new)
         for name, (old, new) in diff.items()
@@ -222,6 +223,7 @@ def delete(ctx: Context, entity: str, record_id: int, *, version: int) -> None:
                     "move or delete those first"
                 ) from None
         search_index.sync(entity, record_id)
+        computed_fields.follow_up(entity, [record_id])
         event_id = tx.log("record.deleted", entity, record_id, old=values)
         tx.emit(RecordDeleted(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id, values=values))
 
@@ -240,6 +242,7 @@ def restore(ctx: Context, entity: str, record_id: int) -> Snapshot:
             model.id == record_id
         ).execute()
         search_index.sync(entity, record_id)
+        computed_fields.follow_up(entity, [record_id])
         event_id = tx.log("record.restored", entity, record_id)
         tx.emit(RecordRestored(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id))
         return _snapshot(spec, _load(spec, record_id))
