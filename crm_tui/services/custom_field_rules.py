@@ -31,6 +31,11 @@ def formula_names(entity: str, own_key: str | None = None) -> set[str]:
     return standard_names(entity) | customs
 
 
+def names_in(text: str | None) -> set[str]:
+    """The names a formula's text mentions (a cheap scan: quoted text may add a few)."""
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text or ""))
+
+
 def key_for(entity: str, label: str) -> str:
     """A free key made from `label` ("Renewal date" -> renewal_date; renewal_date_2 if taken)."""
     base = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:50] or "field"
