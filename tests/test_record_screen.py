@@ -11,10 +11,11 @@ from textual.widgets import Checkbox, Input, Select, SelectionList
 from crm_tui.app import CrmApp
 from crm_tui.models import Company, Contact, Lead, Note, Task
 from crm_tui.screens.choice import ChoiceScreen
+from crm_tui.screens.record_picker import RecordPickerScreen
 from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.services import records
 from crm_tui.services.workspace import Workspace
-from crm_tui.widgets.field_editors import Rating
+from crm_tui.widgets.field_editors import Rating, ReferencePicker
 from tests.board_fixtures import HOSTILE, settle
 
 
@@ -36,7 +37,8 @@ def _custom_fields(ctx) -> None:  # noqa: ANN001 - a Context
         ("tier", "dropdown", {"options": ["Gold", "Silver"]}), ("vip", "checkbox", {}), ("stars", "rating", {}),
         ("regions", "multi_select", {"options": ["EU", "US", "APAC"]}), ("renewal", "date", {}),
         ("budget", "currency", {}), ("score", "number", {}), ("site", "url", {}), ("notes", "long_text", {}),
-        ("margin", "formula", {"formula": "budget - employees"}),
+        ("margin", "formula", {"formula": "budget - employees"}), ("parent", "reference", {"reference_entity": "company"}),
+        ("parent_industry", "lookup", {"lookup_path": ["parent", "industry"]}),
     ]  # fmt: skip
     for position, (key, kind, extra) in enumerate(fields):
         records.create(ctx, "custom_field", {"entity": "company", "key": key, "label": key.title(), "type": kind, "position": position, **extra})
@@ -46,7 +48,8 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
     ctx = sqlite_workspace.ctx
     _custom_fields(ctx)
     company = records.create(ctx, "company", {"name": "Initech", "employees": 40})
-    async with app.run_test(size=(120, 50)) as pilot:
+    globex = records.create(ctx, "company", {"name": "Globex Holdings", "industry": "Retail"})
+    async with app.run_test(size=(120, 60)) as pilot:
         app.open_record("company", company.id)
         await settle(pilot)
         screen = app.screen
@@ -63,6 +66,13 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
         regions = screen.query_one("#f-custom--regions", SelectionList)
         screen.set_focus(regions)
         await pilot.press("down", "space")  # US
+        screen.set_focus(screen.query_one("#f-custom--parent", ReferencePicker))
+        await _type(pilot, "hold")  # the picker opens on the first letter and searches as one types
+        await settle(pilot)
+        assert isinstance(app.screen, RecordPickerScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and screen.query_one("#f-custom--parent", ReferencePicker).record_id == globex.id
         await pilot.press("ctrl+s")
         await settle(pilot)
         await settle(pilot)  # the save's own change event reloads the form once more
@@ -70,8 +80,11 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
         assert saved.custom == {
             "tier": "Gold", "vip": True, "stars": 4, "regions": ["US"], "renewal": date(2026, 12, 1),
             "budget": 125050, "score": Decimal("7.5"), "site": "https://initech.example", "margin": Decimal("1210.5"),
+            "parent": globex.id, "parent_industry": "Retail",
         }  # fmt: skip
         assert "1210.5" in str(screen.query_one("#f-custom--margin").render())
+        assert "Retail" in str(screen.query_one("#f-custom--parent_industry").render())
+        assert "Globex Holdings" in str(screen.query_one("#f-custom--parent").render())
 
 
 async def test_an_invalid_value_is_shown_beside_its_field_and_nothing_is_saved(sqlite_workspace: Workspace, app: CrmApp) -> None:

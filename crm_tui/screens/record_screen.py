@@ -19,12 +19,14 @@ from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
 from crm_tui.screens.record_activity import RecordActivity
+from crm_tui.screens.record_picker import RecordPickerScreen
 from crm_tui.services import record_form, timeline
 from crm_tui.services.errors import ConflictError, ServiceError, ValidationFailed
 from crm_tui.services.list_fields import LABELS
 from crm_tui.services.record_form import RecordForm
+from crm_tui.services.record_lists import Choice
 from crm_tui.text import safe_text
-from crm_tui.widgets.field_editors import make_editor, value_of
+from crm_tui.widgets.field_editors import ReferencePicker, make_editor, value_of
 
 _ICONS = {"note": "✎", "call": "☎", "email": "✉", "task": "☐", "task_done": "☑", "appointment": "◷", "created": "+",
           "changed": "~", "moved": "→", "converted": "⇄", "deleted": "✕", "restored": "↺"}  # fmt: skip
@@ -164,6 +166,17 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
         """The fields the user changed since the form was read."""
         now = self.values()
         return {key: value for key, value in now.items() if self._loaded.get(key) != value}
+
+    def on_reference_picker_pick(self, message: ReferencePicker.Pick) -> None:
+        """A reference field wants a record: the picker searches the field's record type."""
+        picker = message.picker
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                picker.choose(choice.id, choice.title)
+            self.set_focus(picker)
+
+        self.app.push_screen(RecordPickerScreen(picker.entity, message.text), callback=chosen)
 
     def on_data_changed(self, message: DataChanged) -> None:
         """Someone changed this record or its activity: the side panel follows; the form follows

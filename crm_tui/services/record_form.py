@@ -15,7 +15,7 @@ from crm_tui.money import format_plain, parse_money
 from crm_tui.services import custom_fields, lookups, records, workspace_settings
 from crm_tui.services.context import Context
 from crm_tui.services.entities import spec_for
-from crm_tui.services.errors import ValidationFailed
+from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import Snapshot
 from crm_tui.services.unit import write
 
@@ -65,6 +65,8 @@ class FormField:
     required: bool = False
     reference: str | None = None
     """The record type a reference field points to."""
+    shown: str = ""
+    """A reference's record by name."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +122,22 @@ def read_form(entity: str, record_id: int) -> RecordForm:
         if fd.type == "lookup":  # shown as the field it looks up shows its values
             shows = _CUSTOM_EDITORS.get(fd.stored_type, "text")
             value = _as_text(FormField("", "", shows, _shown(shows, snap.custom.get(fd.key), currency)), names)
+        shown = _reference_title(fd.reference_entity, value) if editor == "reference" and value else ""
         fields.append(
-            FormField(f"custom.{fd.key}", fd.label, editor, value, fd.options, fd.required, fd.reference_entity)
+            FormField(f"custom.{fd.key}", fd.label, editor, value, fd.options, fd.required, fd.reference_entity, shown)
         )
     spec = spec_for(entity)
     locked = spec.locked(snap.values) if spec.locked else None
     if locked:
         fields = [FormField(f.key, f.label, "readonly", _as_text(f, names)) for f in fields]
     return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked)
+
+
+def _reference_title(entity: str | None, record_id: int) -> str:
+    try:
+        return records.get(entity or "", record_id).title
+    except (NotFound, ValueError):
+        return f"#{record_id} (deleted)"
 
 
 def _as_text(field: FormField, users: dict[int, str]) -> str:
@@ -140,6 +150,8 @@ def _as_text(field: FormField, users: dict[int, str]) -> str:
         return ", ".join(value)
     if field.editor == "rating":
         return "★" * int(value or 0)
+    if field.editor == "reference":
+        return field.shown
     return "" if value is None else str(value)
 
 

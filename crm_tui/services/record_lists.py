@@ -357,3 +357,25 @@ def read_list(query: ListQuery, user_id: int | None = None, *, offset: int = 0) 
     if offset >= total:
         offset = max(0, (total - 1) // PAGE * PAGE)
     return ListPage(entity, total, offset, page(query, offset, user_id, total=total))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A record offered by a reference picker: its id, name and a line to tell it apart."""
+
+    id: int
+    title: str
+    detail: str
+
+
+def choices(entity: str, text: str, *, limit: int = 20) -> list[Choice]:
+    """Up to `limit` records of `entity` matching `text` as the `/` filter does (all, in list
+    order, for no text): what a reference field's type-ahead offers."""
+    rows = page(ListQuery(entity, text=text), 0, limit=max(1, min(limit, 100)))
+    key = "title" if entity == "deal" else "name"
+    details = {"company": ("domain", "industry"), "contact": ("email", "company"), "lead": ("email", "company_name"),
+               "deal": ("company", "stage")}[entity]  # fmt: skip
+    return [
+        Choice(row.id, str(row.values.get(key) or f"#{row.id}"), " · ".join(str(row.values[d]) for d in details if row.values.get(d)))
+        for row in rows
+    ]
