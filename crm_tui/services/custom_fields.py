@@ -48,14 +48,17 @@ def definitions(entity: str) -> list[FieldDef]:
             cache[name] = _raw(name)
         return cache[name]
 
-    return [replace(fd, value_type=_value_type(fd, defs_of)) if fd.type == "lookup" else fd for fd in defs]
+    return [_with_target(fd, defs_of) if fd.type == "lookup" else fd for fd in defs]
 
 
-def _value_type(fd: FieldDef, defs_of: lookup_paths.DefsOf) -> str | None:
+def _with_target(fd: FieldDef, defs_of: lookup_paths.DefsOf) -> FieldDef:
+    """A lookup with the type (and a dropdown's options) of the field it shows."""
     try:
-        return lookup_paths.resolve(fd.entity, fd.lookup_path, defs_of).value_type
+        resolved = lookup_paths.resolve(fd.entity, fd.lookup_path, defs_of)
     except FieldError:
-        return None
+        return fd
+    options = resolved.field.options if resolved.field is not None else ()
+    return replace(fd, value_type=resolved.value_type, options=options)
 
 
 def read(entity: str, record_ids: list[int], defs: list[FieldDef] | None = None) -> dict[int, dict[str, Any]]:
