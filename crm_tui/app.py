@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 
 from crm_tui.events import DomainEvent
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
@@ -49,6 +50,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         Binding("f4", "go('contacts')", "Contacts", show=False, tooltip="The list of contacts", id="app.contacts"),
         Binding("f5", "go('companies')", "Companies", show=False, tooltip="The list of companies", id="app.companies"),
         Binding("f6", "go('leads')", "Leads", show=False, tooltip="The list of leads", id="app.leads"),
+        Binding("f9", "custom_fields", "Fields", show=False, tooltip="Custom fields settings", id="app.custom_fields"),
     ]
 
     def __init__(
@@ -131,6 +133,20 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         if self.current_mode != mode and not isinstance(self.screen, ModalScreen):
             self.switch_mode(mode)
 
+    def action_custom_fields(self) -> None:
+        """Open the custom fields settings, on the record type of the list in view (deals otherwise)."""
+        from crm_tui.screens.custom_fields import CustomFieldsScreen  # noqa: PLC0415 - loaded on first use
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        entity = getattr(self.screen, "entity", None)
+        self.push_screen(CustomFieldsScreen(entity if entity in ("company", "contact", "lead", "deal") else "deal"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette's own commands, plus the custom fields settings."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Custom fields", "Add, rename, reorder and remove custom fields (F9)", self.action_custom_fields)
+
     def open_record(self, entity: str, record_id: int) -> None:
         """Open the detail screen of one record (company, contact, lead or deal) over the current one."""
         from crm_tui.screens.record_screen import RecordScreen
@@ -152,10 +168,13 @@ def binding_owners() -> list[type]:
     """Every class whose BINDINGS users can remap, in the order `crm keys` lists them."""
     from crm_tui.screens.choice import ChoiceScreen
     from crm_tui.screens.confirm import ConfirmScreen
+    from crm_tui.screens.custom_field_form import CustomFieldFormScreen
+    from crm_tui.screens.custom_fields import CustomFieldsScreen
     from crm_tui.screens.deal_form import DealFormScreen
     from crm_tui.screens.filters import FilterScreen
     from crm_tui.screens.keys import KeysScreen
     from crm_tui.screens.pipelines import PipelinesScreen
+    from crm_tui.screens.record_picker import RecordPickerScreen
     from crm_tui.screens.record_screen import RecordScreen
     from crm_tui.screens.stage_form import StageFormScreen
     from crm_tui.screens.text_prompt import TextPromptScreen
@@ -165,4 +184,5 @@ def binding_owners() -> list[type]:
     return [
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
+        CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen,
     ]  # fmt: skip

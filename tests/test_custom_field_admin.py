@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crm_tui.models import CustomField, CustomValue, Event
+from crm_tui.models import Company, CustomField, CustomValue, Event
 from crm_tui.services import custom_field_admin as admin
 from crm_tui.services import custom_fields, records
 from crm_tui.services.errors import ValidationFailed
@@ -73,3 +73,19 @@ def test_a_changed_formula_is_recomputed_and_readers_are_listed(workspace: Works
     with pytest.raises(ValidationFailed) as failed:
         admin.change_field(ctx, profit.id, version=CustomField.get_by_id(profit.id).version, formula="amount - cost_price")
     assert "cost_price" in failed.value.errors["formula"]
+
+
+def test_held_choices_and_links_are_protected_and_auto_numbers_fill_in(workspace: Workspace) -> None:
+    ctx = workspace.ctx
+    regions = admin.add_field(ctx, "company", "Regions", "multi_select", options=["EU", "US"])
+    parent = admin.add_field(ctx, "company", "Parent", "reference", reference_entity="company")
+    first = records.create(ctx, "company", {"name": "Acme", "custom": {"regions": "EU, US"}})
+    records.create(ctx, "company", {"name": "Initech", "custom": {"regions": "EU", "parent": first.id}})
+    with pytest.raises(ValidationFailed, match="records still hold 'EU' \\(2\\)"):
+        admin.change_field(ctx, regions.id, version=regions.version, options=["US"])
+    with pytest.raises(ValidationFailed, match="cannot change while records link through it"):
+        admin.change_field(ctx, parent.id, version=parent.version, reference_entity="deal")
+    admin.add_field(ctx, "company", "Number", "auto_number")
+    numbers = {row.name: records.get("company", row.id).custom["number"] for row in Company.select()}
+    assert numbers == {"Acme": 1, "Initech": 2}
+    assert records.create(ctx, "company", {"name": "Hooli"}).custom["number"] == 3

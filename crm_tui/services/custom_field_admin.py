@@ -10,9 +10,9 @@ from typing import Any
 from peewee import fn
 
 from crm_tui.models import CustomField, CustomValue
-from crm_tui.services import computed_fields, custom_field_rules, custom_fields, records
+from crm_tui.services import computed_fields, custom_field_rules, custom_fields, lookup_paths, records
 from crm_tui.services.context import Context
-from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
+from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError
 from crm_tui.services.errors import NotFound, ServiceError, ValidationFailed
 from crm_tui.services.unit import write
 
@@ -38,24 +38,25 @@ def _definition(field_id: int) -> FieldDef:
     return next(fd for fd in custom_fields.definitions(row.entity) if fd.id == field_id)
 
 
-def used_by(fd: FieldDef) -> list[FieldDef]:
-    """The formulas and lookups (of any record type) that read `fd`."""
+def used_by(fd: FieldDef, everything: dict[str, list[FieldDef]] | None = None) -> list[FieldDef]:
+    """The formulas and lookups (of any record type) that read `fd`; `everything` (entity ->
+    definitions) saves re-reading them when asking for many fields."""
+    everything = everything or {entity: custom_fields.definitions(entity) for entity in RECORD_MODELS}
     found = []
-    for entity in RECORD_MODELS:
-        for other in custom_fields.definitions(entity):
+    for entity, defs in everything.items():
+        for other in defs:
             if other.id == fd.id:
                 continue
-            if other.type == "formula" and entity == fd.entity and fd.key in custom_field_rules.names_in(other.formula) or other.type == "lookup" and _reads(other, fd):
+            if other.type == "formula" and entity == fd.entity and fd.key in custom_field_rules.names_in(other.formula):
+                found.append(other)
+            elif other.type == "lookup" and _reads(other, fd, everything):
                 found.append(other)
     return found
 
 
-def _reads(lookup: FieldDef, fd: FieldDef) -> bool:
-    from crm_tui.services import lookup_paths
-    from crm_tui.services.custom_field_types import FieldError
-
+def _reads(lookup: FieldDef, fd: FieldDef, everything: dict[str, list[FieldDef]]) -> bool:
     try:
-        resolved = lookup_paths.resolve(lookup.entity, lookup.lookup_path, custom_fields.definitions)
+        resolved = lookup_paths.resolve(lookup.entity, lookup.lookup_path, lambda name: everything.get(name, []))
     except FieldError:
         return False
     return any(hop.field is not None and hop.field.id == fd.id for hop in resolved.hops) or (
@@ -65,14 +66,15 @@ def _reads(lookup: FieldDef, fd: FieldDef) -> bool:
 
 def fields(entity: str) -> list[FieldRow]:
     """The fields of `entity` in form order, each with its value count and who reads it."""
-    defs = custom_fields.definitions(entity)
+    everything = {name: custom_fields.definitions(name) for name in RECORD_MODELS}
+    defs = everything[entity]
     counts = dict(
         CustomValue.select(CustomValue.field, fn.COUNT(CustomValue.id))
         .where(CustomValue.field.in_([fd.id for fd in defs]))
         .group_by(CustomValue.field)
         .tuples()
     )
-    return [FieldRow(fd, counts.get(fd.id, 0), tuple(other.label for other in used_by(fd))) for fd in defs]
+    return [FieldRow(fd, counts.get(fd.id, 0), tuple(other.label for other in used_by(fd, everything))) for fd in defs]
 
 
 def add_field(ctx: Context, entity: str, label: str, kind: str, **options: Any) -> FieldDef:
@@ -109,17 +111,11 @@ def change_field(ctx: Context, field_id: int, *, version: int, **changes: Any) -
             "lookup_path": list(fd.lookup_path) or None, **changes,
         }  # fmt: skip
         custom_field_rules.check(merged, field_id=field_id)
-        if fd.type == "dropdown" and "options" in changes:
-            kept = {str(option) for option in changes["options"] or ()}
-            held = (
-                CustomValue.select(CustomValue.text, fn.COUNT(CustomValue.id))
-                .where(CustomValue.field == field_id, CustomValue.text.not_in(list(kept) or [""]))
-                .group_by(CustomValue.text)
-                .tuples()
-            )
-            dropped = [f"{text!r} ({count})" for text, count in held]
-            if dropped:
-                raise ValidationFailed("Custom field", {"options": f"records still hold {', '.join(dropped)}"})
+        if fd.type in ("dropdown", "multi_select") and "options" in changes:
+            _keep_held_options(fd, {str(option) for option in changes["options"] or ()})
+        if fd.type == "reference" and changes.get("reference_entity", fd.reference_entity) != fd.reference_entity:
+            if _holders(field_id):
+                raise ValidationFailed("Custom field", {"reference_entity": "cannot change while records link through it"})
         records.update(ctx, "custom_field", field_id, changes, version=version)
         recompute = fd.type in custom_field_rules.COMPUTED and ({"formula", "lookup_path"} & changes.keys())
         if recompute:
@@ -129,8 +125,8 @@ def change_field(ctx: Context, field_id: int, *, version: int, **changes: Any) -
 
 def move_field(ctx: Context, field_id: int, step: int) -> int:
     """Move a field `step` places up (negative) or down the form; returns its new position."""
-    fd = _definition(field_id)
     with write(ctx) as tx:
+        fd = _definition(field_id)
         order = [other.id for other in custom_fields.definitions(fd.entity)]
         at = order.index(field_id)
         to = max(0, min(len(order) - 1, at + step))
@@ -146,8 +142,8 @@ def move_field(ctx: Context, field_id: int, step: int) -> int:
 def remove_field(ctx: Context, field_id: int, *, version: int) -> int:
     """Remove a field and its values, keeping them in the event log; returns how many values
     there were. Formulas and lookups that read it show nothing from then on."""
-    fd = _definition(field_id)
     with write(ctx) as tx:
+        fd = _definition(field_id)
         values = custom_fields.read(fd.entity, _holders(field_id), [fd])
         export = {str(record_id): found[fd.key] for record_id, found in values.items() if fd.key in found}
         definition = {name: getattr(fd, name) for name in ("entity", "key", "label", "type", "options", "formula")}
@@ -158,6 +154,26 @@ def remove_field(ctx: Context, field_id: int, *, version: int) -> int:
         for entity in dict.fromkeys(reader.entity for reader in readers):
             computed_fields.follow_up(entity, computed_fields.refresh(entity))
     return len(export)
+
+
+def _keep_held_options(fd: FieldDef, kept: set[str]) -> None:
+    """Refuse dropping an option that records hold (the count of each shown)."""
+    held: dict[str, int] = {}
+    if fd.type == "dropdown":
+        query = (
+            CustomValue.select(CustomValue.text, fn.COUNT(CustomValue.id))
+            .where(CustomValue.field == fd.id, CustomValue.text.not_in(list(kept) or [""]))
+            .group_by(CustomValue.text)
+        )
+        held = dict(query.tuples())
+    else:  # multi-select values are JSON lists: counted here rather than in back-end specific SQL
+        for found in custom_fields.read(fd.entity, _holders(fd.id), [fd]).values():
+            for option in found.get(fd.key) or ():
+                if option not in kept:
+                    held[option] = held.get(option, 0) + 1
+    if held:
+        dropped = ", ".join(f"{text!r} ({count})" for text, count in held.items())
+        raise ValidationFailed("Custom field", {"options": f"records still hold {dropped}"})
 
 
 def _holders(field_id: int) -> list[int]:
