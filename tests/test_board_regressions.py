@@ -12,6 +12,7 @@ from crm_tui.models import Deal, Stage, StageChange
 from crm_tui.screens.board.screen import BoardScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.deal_form import DealFormScreen
+from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.screens.filters import FilterScreen
 from crm_tui.services import deals, pipelines, records
 from crm_tui.services.board import ColumnWindow, DealCard, StageInfo
@@ -67,17 +68,21 @@ async def test_d_and_m_act_on_the_deal_selected_at_the_key(app: CrmApp) -> None:
         assert "Globex pilot" in screen.question.plain  # not Acme renewal, selected by the j after it
 
 
-async def test_e_from_the_detail_panel_edits_that_deal(app: CrmApp, ids: dict[str, int], sqlite_workspace: Workspace) -> None:
+async def test_the_opened_deal_stays_open_while_the_board_moves_under_it(
+    app: CrmApp, ids: dict[str, int], sqlite_workspace: Workspace
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await settle(pilot)
         deals.move_deal(elsewhere(sqlite_workspace), ids["globex"], stage_named("Negotiation"), from_stage_id=stage_named("Qualification"))
-        await pilot.pause(1.6)  # the board refreshes under the panel
-        await pilot.press("e")
-        await pilot.pause(0.4)
-        assert isinstance(pilot.app.screen, DealFormScreen)
-        assert pilot.app.screen.query_one("#title").value == "Globex pilot"
+        await pilot.pause(1.6)  # the board refreshes under the record screen
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, RecordScreen) and screen.record_id == ids["globex"]
+        assert screen.query_one("#f-title").value == "Globex pilot"
+        timeline = "\n".join(str(option.prompt) for option in screen.query_one("#timeline").options)
+        assert "moved Qualification → Negotiation" in timeline
 
 
 async def test_stages_changed_by_someone_else_rebuild_the_board(app: CrmApp, sqlite_workspace: Workspace) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from crm_tui import clock
+from crm_tui import clock, formula
 from crm_tui.models import CustomField, CustomValue
 from crm_tui.services import custom_fields, lookup_paths, workspace_settings
 from crm_tui.services.context import Context
@@ -113,12 +113,22 @@ def computed(
             for record_id, value in lookup_values(fd, rows, defs_of).items():
                 result[record_id][fd.key] = value
     formulas = [fd for fd in defs if fd.type == "formula"]
-    if formulas:
-        for record_id, (standard, _) in rows.items():
-            inputs = custom_fields.formula_inputs(standard, result[record_id], defs, currency)
-            for fd in formulas:
-                result[record_id][fd.key] = inputs[fd.key] = custom_fields.compute(fd, inputs, today=today)
+    parsed: dict[str, Any] = {}
+    for record_id, (standard, _) in rows.items() if formulas else ():
+        inputs = custom_fields.formula_inputs(standard, result[record_id], defs, currency)
+        if not parsed:  # every record has the same names: parse each formula once
+            parsed = {fd.key: _parsed(fd, inputs.keys()) for fd in formulas}
+        for fd in formulas:
+            value = custom_fields.compute(fd, inputs, today=today, parsed=parsed[fd.key]) if parsed[fd.key] else None
+            result[record_id][fd.key] = inputs[fd.key] = value
     return result
+
+
+def _parsed(fd: FieldDef, names: Iterable[str]) -> Any:
+    try:
+        return formula.parse(fd.formula or "", names)
+    except formula.FormulaError:
+        return None
 
 
 def _batches(entity: str, ids: Iterable[int] | None) -> Iterable[list[int]]:
@@ -157,20 +167,25 @@ def refresh(entity: str, ids: Iterable[int] | None = None, *, today: date | None
     changed: list[int] = []
     for batch in _batches(entity, ids):
         stored = custom_fields.read(entity, batch, defs)
+        names = list(spec.columns)
+        query = model.select(*spec.columns.values()).where(model.id.in_(batch), model.deleted_at.is_null())
         rows = {}
-        for row in model.select().where(model.id.in_(batch), model.deleted_at.is_null()):
-            data = row.__data__
-            rows[row.id] = ({name: data.get(f.name) for name, f in spec.columns.items()}, stored[row.id])
+        for found in query.tuples():
+            standard = dict(zip(names, found, strict=True))
+            rows[standard["id"]] = (standard, stored[standard["id"]])
         fresh = computed(entity, defs, rows, today=today, currency=money)
-        for record_id, values in fresh.items():
-            moved = False
-            for fd in defs:
-                new, old = values.get(fd.key), stored[record_id].get(fd.key)
-                if fd.type in ("lookup", "formula") and to_columns(fd, new) != to_columns(fd, old):
-                    custom_fields.store(fd, record_id, values.get(fd.key))
-                    moved = True
-            if moved:
-                changed.append(record_id)
+        moved: set[int] = set()
+        for fd in defs:
+            if fd.type not in ("lookup", "formula"):
+                continue
+            writes = {
+                record_id: values.get(fd.key)
+                for record_id, values in fresh.items()
+                if to_columns(fd, values.get(fd.key)) != to_columns(fd, stored[record_id].get(fd.key))
+            }
+            custom_fields.store_many(fd, writes)
+            moved |= writes.keys()
+        changed += sorted(moved)
     return changed
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from crm_tui import clock
-from crm_tui.models import CustomField, CustomValue
+from crm_tui.models import CustomField, CustomValue, database
 from crm_tui.money import exponent
 from crm_tui.services import lookup_paths, workspace_settings
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError, coerce, from_row, to_columns
@@ -97,6 +97,28 @@ def store(fd: FieldDef, record_id: int, value: Any) -> None:
         CustomValue.insert(field=fd.id, record_id=record_id, **columns).execute()
 
 
+def store_many(fd: FieldDef, values: dict[int, Any]) -> None:
+    """Write one field's values for many records at once (record id -> value; None removes)."""
+    if not values:
+        return
+    ids = list(values)
+    for start in range(0, len(ids), 500):
+        CustomValue.delete().where(CustomValue.field == fd.id, CustomValue.record_id.in_(ids[start : start + 500])).execute()
+    rows = []
+    for record_id, value in values.items():
+        columns = to_columns(fd, value)
+        if any(v is not None for v in columns.values()):
+            data = columns["json"]
+            rows.append((fd.id, record_id, columns["text"], columns["integer"], columns["real"], CustomValue.json.db_value(data)))
+    if rows:
+        # executemany: peewee's insert_many spends ~80 µs a row building SQL; this is a few µs.
+        marks = ", ".join([database.param] * 6)
+        cursor = database.cursor()
+        cursor.executemany(
+            f'INSERT INTO custom_value ("field_id", "record_id", "text", "integer", "real", "json") VALUES ({marks})', rows
+        )
+
+
 def next_number(fd: FieldDef) -> int:
     """The next auto-number of a field (one more than the highest given)."""
     top = (
@@ -133,14 +155,15 @@ def formula_inputs(
     return names
 
 
-def compute(fd: FieldDef, inputs: dict[str, Any], *, today: date) -> Any:
-    """A formula field's value for one record (None when it cannot be computed)."""
+def compute(fd: FieldDef, inputs: dict[str, Any], *, today: date, parsed: Any = None) -> Any:
+    """A formula field's value for one record (None when it cannot be computed). `parsed`: the
+    formula already parsed over these names, to parse it once for many records."""
     from crm_tui import formula
 
     if not fd.formula:
         return None
     try:
-        parsed = formula.parse(fd.formula, inputs.keys())
+        parsed = parsed or formula.parse(fd.formula, inputs.keys())
         result = parsed.evaluate(inputs, today=today)
     except formula.FormulaError:
         return None
