@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-
 from crm_tui import clock
 from crm_tui.app import CrmApp
 from crm_tui.models import Deal, Stage, StageChange
 from crm_tui.screens.board.screen import BoardScreen
 from crm_tui.screens.confirm import ConfirmScreen
-from crm_tui.screens.deal_form import DealFormScreen
-from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.screens.filters import FilterScreen
+from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.services import deals, pipelines, records
 from crm_tui.services.board import ColumnWindow, DealCard, StageInfo
 from crm_tui.services.context import Context
