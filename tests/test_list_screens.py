@@ -3,10 +3,14 @@ saved views, selection and bulk actions, new records. Each test checks the datab
 
 from __future__ import annotations
 
+import pytest
+from textual.widgets import Input
+
 from crm_tui.app import CrmApp
 from crm_tui.models import Company, Contact, SavedView
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.record_list import RecordListScreen
+from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.services import records
 from crm_tui.services.workspace import Workspace
 from tests.board_fixtures import HOSTILE, settle
@@ -147,3 +151,43 @@ async def test_new_company_from_the_list_is_created_and_opened(app: CrmApp, monk
         made = Company.get(Company.name == "Initech")
         assert opened == [("company", made.id)]
         assert _screen(app).table.current.id == made.id
+
+
+@pytest.mark.parametrize(
+    ("key", "entity", "find", "field", "typed", "stored"),
+    [
+        ("f3", "deal", "globex pilot", "title", "Globex pilot two", "Globex pilot two"),
+        ("f4", "contact", "hannah", "title", "CTO", "CTO"),
+        ("f5", "company", "globex", "industry", "Retail", "Retail"),
+        ("f6", "lead", "walt", "source", "Fair", "Fair"),
+    ],
+)
+async def test_each_list_filters_opens_and_saves_its_record(
+    sqlite_workspace: Workspace, app: CrmApp, key: str, entity: str, find: str, field: str, typed: str, stored: str
+) -> None:
+    ctx = sqlite_workspace.ctx
+    records.create(ctx, "contact", {"first_name": "Hannah", "last_name": "Lee", "email": "hannah@globex.com"})
+    records.create(ctx, "lead", {"first_name": "Walt", "last_name": "Kim", "company_name": "Kim & Co"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(key)
+        await settle(pilot)
+        await pilot.press("slash")
+        await _type(pilot, find)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert _screen(app).table.count == 1
+        record_id = _screen(app).table.current.id
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RecordScreen) and (screen.entity, screen.record_id) == (entity, record_id)
+        editor = screen.query_one(f"#f-{field}", Input)
+        screen.set_focus(editor)
+        editor.value = ""
+        await _type(pilot, typed)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert records.get(entity, record_id).values[field] == stored
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordListScreen) and app.screen.entity == entity

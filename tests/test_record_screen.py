@@ -3,10 +3,10 @@ inline errors, the conflict dialog, notes, tasks, calls and lead conversion."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from textual.widgets import Checkbox, Input, Select, SelectionList
+from textual.widgets import Checkbox, Input, Select, SelectionList, TextArea
 
 from crm_tui.app import CrmApp
 from crm_tui.models import Company, Contact, Lead, Note, Task
@@ -38,7 +38,9 @@ def _custom_fields(ctx) -> None:  # noqa: ANN001 - a Context
         ("regions", "multi_select", {"options": ["EU", "US", "APAC"]}), ("renewal", "date", {}),
         ("budget", "currency", {}), ("score", "number", {}), ("site", "url", {}), ("notes", "long_text", {}),
         ("margin", "formula", {"formula": "budget - employees"}), ("parent", "reference", {"reference_entity": "company"}),
-        ("parent_industry", "lookup", {"lookup_path": ["parent", "industry"]}),
+        ("parent_industry", "lookup", {"lookup_path": ["parent", "industry"]}), ("code", "text", {}),
+        ("mail", "email", {}), ("tel", "phone", {}), ("share", "percent", {}), ("meeting", "datetime", {}),
+        ("hq", "address", {}), ("rep", "user", {}), ("number", "auto_number", {}),
     ]  # fmt: skip
     for position, (key, kind, extra) in enumerate(fields):
         records.create(ctx, "custom_field", {"entity": "company", "key": key, "label": key.title(), "type": kind, "position": position, **extra})
@@ -58,6 +60,13 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
         await _field(pilot, "custom.renewal", "2026-12-01")
         await _field(pilot, "custom.score", "7.5")
         await _field(pilot, "custom.site", "initech.example")
+        await _field(pilot, "custom.code", "IN-7")
+        await _field(pilot, "custom.mail", "ops@initech.example")
+        await _field(pilot, "custom.tel", "+1 555 0100")
+        await _field(pilot, "custom.share", "12.5%")
+        await _field(pilot, "custom.meeting", "2026-12-02 14:30")
+        screen.query_one("#f-custom--hq", TextArea).text = "1 Main St\nAustin"
+        screen.query_one("#f-custom--rep", Select).value = sqlite_workspace.ctx.user_id
         screen.query_one("#f-custom--tier", Select).value = "Gold"
         screen.set_focus(screen.query_one("#f-custom--vip", Checkbox))
         await pilot.press("space")
@@ -80,7 +89,9 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
         assert saved.custom == {
             "tier": "Gold", "vip": True, "stars": 4, "regions": ["US"], "renewal": date(2026, 12, 1),
             "budget": 125050, "score": Decimal("7.5"), "site": "https://initech.example", "margin": Decimal("1210.5"),
-            "parent": globex.id, "parent_industry": "Retail",
+            "parent": globex.id, "parent_industry": "Retail", "code": "IN-7", "mail": "ops@initech.example",
+            "tel": "+1 555 0100", "share": Decimal("12.5"), "meeting": datetime(2026, 12, 2, 14, 30),
+            "hq": "1 Main St\nAustin", "rep": sqlite_workspace.ctx.user_id, "number": 3,  # the fixture's two companies came first
         }  # fmt: skip
         assert "1210.5" in str(screen.query_one("#f-custom--margin").render())
         assert "Retail" in str(screen.query_one("#f-custom--parent_industry").render())
