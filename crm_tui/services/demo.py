@@ -38,7 +38,7 @@ from crm_tui.models import (
     database,
 )
 from crm_tui.services import demo_words as words
-from crm_tui.services import search_index
+from crm_tui.services import demo_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.schema import seed_pipeline
@@ -397,6 +397,7 @@ def generate(
         gen.activities(deals)
         gen.event_log()
         _fix_sequences([Company, Contact, Deal, Appointment])
+        demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
         put_setting("demo", {"seed": seed, "generated_at": gen.now.isoformat(), "deals": sizes.deals})
     made = {
