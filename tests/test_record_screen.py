@@ -98,6 +98,28 @@ async def test_every_custom_field_type_is_edited_saved_and_read_back(sqlite_work
         assert "Globex Holdings" in str(screen.query_one("#f-custom--parent").render())
 
 
+async def test_a_field_is_checked_as_the_user_leaves_it(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    _custom_fields(sqlite_workspace.ctx)
+    company = records.create(sqlite_workspace.ctx, "company", {"name": "Initech"})
+    async with app.run_test(size=(120, 60)) as pilot:
+        app.open_record("company", company.id)
+        await settle(pilot)
+        screen = app.screen
+        await _field(pilot, "employees", "lots")
+        await pilot.press("tab")  # leave it
+        await settle(pilot)
+        assert "whole number" in str(screen.query_one("#f-employees-error").render())
+        await _field(pilot, "custom.budget", "12.345.6")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.query_one("#f-custom--budget-error").has_class("-shown")
+        await _field(pilot, "employees", "40")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert not screen.query_one("#f-employees-error").has_class("-shown")
+        assert records.get("company", company.id).values["employees"] is None  # checked, not saved
+
+
 async def test_an_invalid_value_is_shown_beside_its_field_and_nothing_is_saved(sqlite_workspace: Workspace, app: CrmApp) -> None:
     contact = records.create(sqlite_workspace.ctx, "contact", {"first_name": "Ann", "email": "ann@acme.com"})
     async with app.run_test(size=(120, 40)) as pilot:

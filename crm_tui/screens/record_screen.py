@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -166,6 +166,23 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
         """The fields the user changed since the form was read."""
         now = self.values()
         return {key: value for key, value in now.items() if self._loaded.get(key) != value}
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Leaving a field checks what it holds: the message a save would give shows at once."""
+        widget = event.widget
+        if self.form is None or not (widget.id or "").startswith("f-") or widget.id.endswith("-error"):
+            return
+        field = next((f for f in self.form.fields if _dom_id(f.key) == widget.id), None)
+        if field is not None and field.editor != "readonly":
+            self._check(field.key, value_of(widget))
+
+    @work(group="record-check", exit_on_error=False)
+    async def _check(self, key: str, typed: Any) -> None:
+        message = await session_of(self).call(record_form.check_field, self.entity, self.record_id, key, typed)
+        boxes = self.query(f"#{_dom_id(key)}-error")
+        if boxes:
+            boxes.first(Static).update(Content(safe_text(message or "")))
+            boxes.first(Static).set_class(bool(message), "-shown")
 
     def on_reference_picker_pick(self, message: ReferencePicker.Pick) -> None:
         """A reference field wants a record: the picker searches the field's record type."""

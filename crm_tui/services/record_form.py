@@ -14,10 +14,12 @@ from crm_tui.models import LEAD_STATUSES
 from crm_tui.money import format_plain, parse_money
 from crm_tui.services import custom_fields, lookups, records, workspace_settings
 from crm_tui.services.context import Context
+from crm_tui.services.custom_field_types import FieldError, coerce
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import Snapshot
 from crm_tui.services.unit import write
+from crm_tui.services.validation import validate
 
 # (key, label, editor, options) per record type; editors: text, long_text, money, number, date,
 # choice, user, company, readonly.
@@ -176,6 +178,36 @@ def _parse(editor: str, key: str, typed: Any, currency: str, errors: dict[str, s
         errors[key] = "must be a whole number" if "invalid literal" in message else message
         return None
     return text
+
+
+def check_field(entity: str, record_id: int, key: str, typed: Any) -> str | None:
+    """The message a save would show beside form field `key` for what is typed in it (None: it
+    is fine), without saving: the form checks each field as the user leaves it."""
+    snap = records.get(entity, record_id)
+    currency = snap.values.get("currency") or workspace_settings.currency()
+    if key.startswith("custom."):
+        fd = next((f for f in custom_fields.definitions(entity) if f"custom.{f.key}" == key), None)
+        if fd is None or fd.read_only:
+            return None
+        try:
+            coerce(fd, typed, currency=currency, today=clock.now().date())
+        except FieldError as error:
+            return str(error)
+        return None
+    editor = {name: editor for name, _, editor, _ in _STANDARD[entity]}.get(key)
+    if editor is None or editor == "company":
+        return None
+    errors: dict[str, str] = {}
+    value = _parse(editor, key, typed, currency, errors)
+    if errors:
+        return errors[key]
+    spec = spec_for(entity)
+    data = {name: snap.values.get(name) for name in spec.editable} | {key: value}
+    try:
+        validate(spec.schema, data, spec.label)
+    except ValidationFailed as failed:
+        return failed.errors.get(key) or failed.errors.get(key.removesuffix("_id"))
+    return None
 
 
 def save_form(ctx: Context, entity: str, record_id: int, version: int, typed: dict[str, Any]) -> Snapshot:
