@@ -163,3 +163,12 @@ def test_crm_formulas_refresh_for_cron(sqlite_workspace: Workspace, capsys: pyte
         assert capsys.readouterr().out == "1 record changed\n" and _custom("deal", deal.id)["age"] == 10
     finally:
         clock.freeze(None)
+
+
+def test_the_related_panel_shows_references_both_ways(workspace: Workspace, chain: dict[str, int]) -> None:
+    from crm_tui.services.timeline import related
+
+    deal_side = [(r.entity, r.id, r.detail) for r in related("deal", chain["big"])]
+    assert ("company", chain["initech"], "Partner") in deal_side
+    company_side = [(r.entity, r.id, r.detail) for r in related("company", chain["initech"])]
+    assert ("deal", chain["big"], "deal · its Partner is this") in company_side

@@ -9,8 +9,10 @@ from datetime import datetime
 
 from peewee import JOIN
 
-from crm_tui.models import Appointment, Company, Contact, Deal, Event, Lead, Note, Stage, Task, User
-from crm_tui.services import records
+from crm_tui.models import Appointment, Company, Contact, CustomValue, Deal, Event, Lead, Note, Stage, Task, User
+from crm_tui.services import custom_fields, records
+from crm_tui.services.custom_field_types import RECORD_MODELS
+from crm_tui.services.errors import NotFound
 from crm_tui.services.context import Context
 
 _LINK = {"company": "company", "contact": "contact", "lead": "lead", "deal": "deal"}
@@ -161,6 +163,34 @@ def related(entity: str, record_id: int, *, limit: int = 50) -> list[Related]:
             if made:
                 title = records.get(kind, made, include_deleted=True).title
                 found.append(Related(kind, made, title, "converted into"))
+    return found + _references(entity, snap, limit)
+
+
+def _references(entity: str, snap: records.Snapshot, limit: int) -> list[Related]:
+    """The records this one's reference fields point to, and those whose reference fields point
+    to it ("referenced by"), each named by the field."""
+    found: list[Related] = []
+    for fd in custom_fields.definitions(entity):
+        target = snap.custom.get(fd.key) if fd.type == "reference" else None
+        if target and fd.reference_entity:
+            try:
+                found.append(Related(fd.reference_entity, target, records.get(fd.reference_entity, target).title, fd.label))
+            except NotFound:
+                continue
+    for source in RECORD_MODELS:
+        for fd in custom_fields.definitions(source):
+            if fd.type != "reference" or fd.reference_entity != entity:
+                continue
+            model = RECORD_MODELS[source]
+            holders = (
+                CustomValue.select(CustomValue.record_id)
+                .join(model, on=(model.id == CustomValue.record_id))
+                .where(CustomValue.field == fd.id, CustomValue.integer == snap.id, model.deleted_at.is_null())
+                .limit(limit)
+            )
+            for (holder,) in holders.tuples():
+                title = records.get(source, holder).title
+                found.append(Related(source, holder, title, f"{source} · its {fd.label} is this"))
     return found
 
 
