@@ -11,9 +11,9 @@ from peewee import JOIN
 
 from crm_tui.models import Appointment, Company, Contact, CustomValue, Deal, Event, Lead, Note, Stage, Task, User
 from crm_tui.services import custom_fields, records
+from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.errors import NotFound
-from crm_tui.services.context import Context
 
 _LINK = {"company": "company", "contact": "contact", "lead": "lead", "deal": "deal"}
 _HIDDEN_FIELDS = {"version", "updated_at", "stage_entered_at"}
