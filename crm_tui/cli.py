@@ -278,10 +278,14 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 def _formulas(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute dated formulas (or, with --all, every computed field) and say how many changed."""
+    from crm_tui.db import DatabaseError
     from crm_tui.services import computed_fields
     from crm_tui.services.workspace import resolve_target
 
-    workspace = _open(resolve_target(args.db, settings), settings, args.user)
+    target = resolve_target(args.db, settings)
+    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
+        raise DatabaseError(f"there is no database at {target.describe()}")
+    workspace = _open(target, settings, args.user)
     if args.all:
         changed = computed_fields.refresh_all(workspace.ctx)
     else:

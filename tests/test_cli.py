@@ -57,8 +57,8 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
 
 def test_maintenance_commands_never_create_a_database(tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "crm.sqlite3"
-    for action in ("info", "upgrade"):
-        result = crm("--db", str(missing), "db", action, home=tmp_path)
+    for command in (("db", "info"), ("db", "upgrade"), ("formulas", "refresh"), ("search", "x")):
+        result = crm("--db", str(missing), *command, home=tmp_path)
         assert result.returncode == 2 and "there is no database at" in result.stderr
     assert not missing.parent.exists()
 
