@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.lists import deals_workspace  # noqa: E402
+from bench.lists import deals_workspace
 
 _BASELINES = {
     "lookup company.industry": (
