@@ -1,0 +1,247 @@
+"""The dashboard's stat cards: open and weighted pipeline, won and lost this period, win rates,
+average deal size and sales cycle, new pipeline, open deals and overdue tasks, and how each moved
+against the previous period.
+
+Three aggregate queries: the open pipeline (a snapshot of now, grouped by currency, from the
+board's totals index), the period's deals (one pass over the deals with conditional sums, grouped by
+currency) and the overdue task count. The comparison with the previous period re-runs only the
+period query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from peewee import JOIN, fn
+
+from crm_tui import clock
+from crm_tui.models import Deal, Stage, Task
+from crm_tui.services.report_sql import (
+    Money,
+    ReportFilter,
+    as_int,
+    between,
+    days,
+    narrow,
+    open_deals,
+    seconds,
+    sum_if,
+    weighted_sum,
+)
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """What happened in one period: deals won, lost and created. A currency appears in a money
+    figure only if a deal in it counts there (won_value: a deal won in that currency, ...)."""
+
+    won_count: int = 0
+    won_value: Money = field(default_factory=dict)
+    lost_count: int = 0
+    lost_value: Money = field(default_factory=dict)
+    new_count: int = 0
+    new_value: Money = field(default_factory=dict)
+    avg_won: Money = field(default_factory=dict)
+    """Average won deal per currency (SUM / COUNT in SQL, integer division: rounded down)."""
+    cycle_days: float | None = None
+    """Average days from creation to close of the deals won in the period; None if none were won."""
+    win_rate_count: float | None = None
+    """Won / (won + lost) by count, in percent; None when no deal was won or lost."""
+    win_rate_value: dict[str, float | None] = field(default_factory=dict)
+    """Won / (won + lost) by value per currency, in percent (None where both are zero)."""
+
+
+@dataclass(frozen=True)
+class StatCards(PeriodFigures):
+    """Every stat card: the period's figures, and the open pipeline as it is now."""
+
+    open_count: int = 0
+    open_value: Money = field(default_factory=dict)
+    weighted_value: Money = field(default_factory=dict)
+    """Open value x probability (the deal's, else its stage's) / 100, per currency, rounded down."""
+    overdue_tasks: int = 0
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a figure moved against the previous period: `amount` in `unit` ("%" relative to the
+    previous figure, "pts" for a difference of two percentages); None when there is nothing to
+    compare with (the previous figure is 0 or missing)."""
+
+    amount: float | None
+    unit: str = "%"
+
+    @property
+    def arrow(self) -> str:
+        """ "▲" up, "▼" down, "" unchanged or unknown."""
+        if not self.amount:
+            return ""
+        return "▲" if self.amount > 0 else "▼"
+
+    def text(self) -> str:
+        """ "▲ 12.5%", "▼ 3.0 pts", "0.0%", or "—" when there is nothing to compare with."""
+        if self.amount is None:
+            return "—"
+        return f"{self.arrow} {abs(self.amount):.1f}{'%' if self.unit == '%' else ' ' + self.unit}".strip()
+
+
+@dataclass(frozen=True)
+class CardChanges:
+    """The change of every period card against the previous period (money per currency)."""
+
+    won_count: Change
+    won_value: dict[str, Change]
+    lost_count: Change
+    lost_value: dict[str, Change]
+    new_count: Change
+    new_value: dict[str, Change]
+    avg_won: dict[str, Change]
+    cycle_days: Change
+    win_rate_count: Change
+    win_rate_value: dict[str, Change]
+
+
+def stat_cards(f: ReportFilter, *, now: datetime | None = None) -> StatCards:
+    """Every stat card for the filter's deals: the period's figures and the open pipeline now.
+
+    Overdue tasks are tasks not done whose due time has passed (not on a deleted deal), assigned to
+    the filter's owner if one is set; with a pipeline or tag in the filter, only tasks on deals that
+    match count.
+    """
+    now = now or clock.now()
+    period = period_figures(f)
+    open_count, open_value, weighted = open_pipeline(f)
+    return StatCards(
+        **{name: getattr(period, name) for name in PeriodFigures.__dataclass_fields__},
+        open_count=open_count,
+        open_value=open_value,
+        weighted_value=weighted,
+        overdue_tasks=_overdue_tasks(f, now),
+    )
+
+
+def open_pipeline(f: ReportFilter) -> tuple[int, Money, Money]:
+    """Count, value and weighted value of the live deals in open stages, by currency."""
+    query = open_deals(f, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(Deal.currency)
+    count, total, weighted = 0, {}, {}
+    for code, n, amount, weight in query.tuples():
+        count += n
+        total[code], weighted[code] = as_int(amount), as_int(weight)
+    return count, total, weighted
+
+
+def period_figures(f: ReportFilter) -> PeriodFigures:
+    """Deals won, lost and created in the filter's period, in one pass grouped by currency.
+
+    Won and lost are decided by the stage a deal is in now and its `closed_at`: a deal lost and
+    later reopened has no `closed_at`, so it counts nowhere until it closes again.
+    """
+    closed = between(Deal.closed_at, f.start, f.end)
+    won, lost = closed & (Stage.kind == "won"), closed & (Stage.kind == "lost")
+    created = between(Deal.created_at, f.start, f.end)
+    won_n, won_sum = sum_if(won), sum_if(won, Deal.amount)
+    query = narrow(
+        Deal.select(
+            Deal.currency,
+            won_n,
+            won_sum,
+            sum_if(lost),
+            sum_if(lost, Deal.amount),
+            sum_if(created),
+            sum_if(created, Deal.amount),
+            sum_if(won, seconds(Deal.closed_at) - seconds(Deal.created_at)),
+            won_sum.cast("BIGINT") / fn.NULLIF(won_n, 0),
+        )
+        .join(Stage, on=(Deal.stage == Stage.id))
+        .where(closed | created),
+        f,
+        scan=True,  # no index on created_at / closed_at: every deal is read (see the bench)
+    ).group_by(Deal.currency)
+    totals = {"won": 0, "lost": 0, "new": 0, "cycle": 0}
+    values: dict[str, Money] = {"won": {}, "lost": {}, "new": {}, "avg": {}}
+    rates: dict[str, float | None] = {}
+    for code, won_count, won_value, lost_count, lost_value, new_count, new_value, cycle, average in query.tuples():
+        totals["won"] += as_int(won_count)
+        totals["lost"] += as_int(lost_count)
+        totals["new"] += as_int(new_count)
+        totals["cycle"] += as_int(cycle)
+        if won_count or lost_count:
+            closed_value = as_int(won_value) + as_int(lost_value)
+            rates[code] = 100 * as_int(won_value) / closed_value if closed_value else None
+        if won_count:
+            values["won"][code], values["avg"][code] = as_int(won_value), as_int(average)
+        if lost_count:
+            values["lost"][code] = as_int(lost_value)
+        if new_count:
+            values["new"][code] = as_int(new_value)
+    decided = totals["won"] + totals["lost"]
+    return PeriodFigures(
+        won_count=totals["won"],
+        won_value=dict(sorted(values["won"].items())),
+        lost_count=totals["lost"],
+        lost_value=dict(sorted(values["lost"].items())),
+        new_count=totals["new"],
+        new_value=dict(sorted(values["new"].items())),
+        avg_won=dict(sorted(values["avg"].items())),
+        cycle_days=days(totals["cycle"], totals["won"]),
+        win_rate_count=100 * totals["won"] / decided if decided else None,
+        win_rate_value=dict(sorted(rates.items())),
+    )
+
+
+def _overdue_tasks(f: ReportFilter, now: datetime) -> int:
+    # From the (done, due_at) index to each task's deal by id: tasks on deleted deals are hidden
+    # with their deal (my_tasks leaves them out too), and pipeline and tag filters apply to it.
+    query = (
+        Task.select(fn.COUNT(Task.id))
+        .join(Deal, JOIN.LEFT_OUTER, on=(Task.deal == Deal.id))
+        .where(Task.done == False, Task.due_at < now, Deal.deleted_at.is_null())
+    )
+    if f.owner_id is not None:
+        query = query.where(Task.assignee == f.owner_id)
+    if f.pipeline_id is not None or f.tag_id is not None:
+        query = narrow(query, ReportFilter(f.pipeline_id, None, f.tag_id, f.start, f.end))
+    return as_int(query.scalar())
+
+
+def change(current: float | None, previous: float | None) -> Change:
+    """The relative change from `previous` to `current` in percent; None if previous is 0 or None."""
+    if current is None or not previous:
+        return Change(None)
+    return Change(100 * (current - previous) / previous)
+
+
+def point_change(current: float | None, previous: float | None) -> Change:
+    """The difference of two percentages, in points; None if either is None."""
+    if current is None or previous is None:
+        return Change(None, "pts")
+    return Change(current - previous, "pts")
+
+
+def _money_change(current: Money, previous: Money) -> dict[str, Change]:
+    return {code: change(current.get(code, 0), previous.get(code, 0)) for code in sorted({*current, *previous})}
+
+
+def compare(current: PeriodFigures, previous: PeriodFigures) -> CardChanges:
+    """▲/▼ of every period card against the previous period's figures (a StatCards is one too)."""
+    rates = sorted({*current.win_rate_value, *previous.win_rate_value})
+    return CardChanges(
+        won_count=change(current.won_count, previous.won_count),
+        won_value=_money_change(current.won_value, previous.won_value),
+        lost_count=change(current.lost_count, previous.lost_count),
+        lost_value=_money_change(current.lost_value, previous.lost_value),
+        new_count=change(current.new_count, previous.new_count),
+        new_value=_money_change(current.new_value, previous.new_value),
+        avg_won=_money_change(current.avg_won, previous.avg_won),
+        cycle_days=change(current.cycle_days, previous.cycle_days),
+        win_rate_count=point_change(current.win_rate_count, previous.win_rate_count),
+        win_rate_value={
+            code: point_change(current.win_rate_value.get(code), previous.win_rate_value.get(code)) for code in rates
+        },
+    )
+
+
+def card_changes(f: ReportFilter, current: PeriodFigures | None = None) -> CardChanges:
+    """The period cards' changes against `f.previous()`; pass `current` if it is already read."""
+    return compare(current if current is not None else period_figures(f), period_figures(f.previous()))
