@@ -16,6 +16,7 @@ from crm_tui.events import DomainEvent
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
+from crm_tui.screens.dashboard import DashboardScreen
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.record_search import RecordSearch
 from crm_tui.services import changes
@@ -41,6 +42,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         "contacts": lambda: RecordListScreen("contact"),
         "companies": lambda: RecordListScreen("company"),
         "leads": lambda: RecordListScreen("lead"),
+        "dashboard": DashboardScreen,
     }
     DEFAULT_MODE = "board"
     BINDINGS = [
@@ -50,6 +52,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         Binding("f4", "go('contacts')", "Contacts", show=False, tooltip="The list of contacts", id="app.contacts"),
         Binding("f5", "go('companies')", "Companies", show=False, tooltip="The list of companies", id="app.companies"),
         Binding("f6", "go('leads')", "Leads", show=False, tooltip="The list of leads", id="app.leads"),
+        Binding("f7", "go('dashboard')", "Dashboard", show=False, tooltip="The dashboard", id="app.dashboard"),
         Binding("f9", "custom_fields", "Fields", show=False, tooltip="Custom fields settings", id="app.custom_fields"),
     ]
 
@@ -184,5 +187,5 @@ def binding_owners() -> list[type]:
     return [
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
-        CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen,
+        CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen,
     ]  # fmt: skip

@@ -34,7 +34,7 @@ PAGE = 50
 
 PERIODS = (
     "today", "yesterday", "this_week", "last_week", "next_week", "this_month", "last_month", "next_month",
-    "this_quarter", "this_year", "last_7_days", "last_30_days", "next_30_days",
+    "this_quarter", "last_quarter", "this_year", "last_7_days", "last_30_days", "next_30_days", "last_12_months",
 )  # fmt: skip
 """The periods a date filter can name; they are relative to the day the list is read."""
 
@@ -108,6 +108,8 @@ def period_range(name: str, today: date) -> tuple[date, date]:
         "last_month": ((month - timedelta(days=1)).replace(day=1), month),
         "next_month": (next_month, (next_month + timedelta(days=32)).replace(day=1)),
         "this_quarter": (quarter, (quarter + timedelta(days=95)).replace(day=1)),
+        "last_quarter": ((quarter - timedelta(days=80)).replace(day=1), quarter),
+        "last_12_months": (next_month.replace(year=next_month.year - 1), next_month),
         "this_year": (
             today.replace(month=1, day=1),
             today.replace(year=today.year + 1, month=1, day=1),

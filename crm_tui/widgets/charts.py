@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Digits, Static
@@ -17,13 +18,23 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _RISE = " ▁▂▃▄▅▆▇█"
 
 
+def scaled(value: float) -> tuple[str, str]:
+    """12,345,678 -> ("12.3", "M"): a number Digits can draw and the letter for its scale."""
+    size = abs(value)
+    for limit, word in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{value / limit:.1f}".rstrip("0").rstrip("."), word
+    return (f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"), ""
+
+
 def compact(value: float) -> str:
-    """12,345,678 -> 12.3M; 1,234 -> 1.2k; 950 -> 950 (for cards and chart labels)."""
+    """At most four characters for chart labels: 12,345,678 -> 12M; 2,840,000 -> 2.8M; 402,300 -> 402k."""
     size = abs(value)
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if size >= limit:
-            return f"{value / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+            scaled_value = value / limit
+            return (f"{scaled_value:.0f}" if abs(scaled_value) >= 10 else f"{scaled_value:.1f}".rstrip("0").rstrip(".")) + suffix
+    return f"{value:.0f}"
 
 
 class _Out:
@@ -56,7 +67,9 @@ class StatCard(Widget):
     DEFAULT_CSS = """
     StatCard { height: 7; border: round $foreground 25%; padding: 0 1; }
     StatCard .card-title { color: $text-muted; height: 1; }
-    StatCard Digits { height: 3; color: $text-accent; }
+    StatCard .card-number { height: 3; }
+    StatCard Digits { height: 3; width: auto; color: $text-accent; }
+    StatCard .card-scale { height: 3; width: auto; content-align: left bottom; padding-left: 1; color: $text-accent; }
     StatCard .card-foot { height: 1; color: $text-muted; }
     """
 
@@ -65,22 +78,29 @@ class StatCard(Widget):
         self.card_title = title
 
     def compose(self) -> ComposeResult:
-        """Title, number, foot."""
+        """Title (with the change), number, foot."""
         yield Static(Content(self.card_title), classes="card-title")
-        yield Digits("–")
+        with Horizontal(classes="card-number"):
+            yield Digits("-")
+            yield Static("", classes="card-scale")
         yield Static("", classes="card-foot")
 
-    def show(self, big: str, foot: Content | str, change: float | None, *, good_when_up: bool = True) -> None:
-        """Put a value on the card: `big` in Digits (digits . $ £ € only), a foot line, and ▲/▼ the
-        percentage change (green when it is good news)."""
+    def show(
+        self, big: str, foot: Content | str, change: float | None, *, scale: str = "", good_when_up: bool = True
+    ) -> None:
+        """Put a value on the card: `big` in Digits (digits . $ £ € only) with its scale letter beside
+        it ("million"), a foot line, and by the title ▲/▼ the percentage change (green when it is
+        good news)."""
         allowed = set("0123456789+-.$£€:()")
         self.query_one(Digits).update("".join(ch for ch in big if ch in allowed) or "0")
+        self.query_one(".card-scale", Static).update(scale)
         arrow: Content | str = ""
         if change is not None:
             good = (change >= 0) == good_when_up
             style = "$text-success" if good else "$text-error"
-            arrow = Content.styled(f"{'▲' if change >= 0 else '▼'} {abs(change):.0f}%  ", style)
-        self.query_one(".card-foot", Static).update(Content.assemble(arrow, foot))
+            arrow = Content.styled(f" {'▲' if change >= 0 else '▼'}{abs(change):.0f}%", style)
+        self.query_one(".card-title", Static).update(Content.assemble(self.card_title, arrow))
+        self.query_one(".card-foot", Static).update(foot)
 
 
 class HBars(Static):

@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 PLACES = (("f2", "Board", "board"), ("f3", "Deals", "deals"), ("f4", "Contacts", "contacts"),
-          ("f5", "Companies", "companies"), ("f6", "Leads", "leads"))  # fmt: skip
+          ("f5", "Companies", "companies"), ("f6", "Leads", "leads"), ("f7", "Dashboard", "dashboard"))  # fmt: skip
 """(key, label, app mode) of every place the function keys switch to."""
 
 

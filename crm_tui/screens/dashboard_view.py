@@ -1,0 +1,134 @@
+"""How the dashboard's figures read: the cards' big numbers and foot lines, and the bars of each
+chart, made from a reports.Dashboard. Pure functions, so they are tested without a screen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.content import Content
+
+from crm_tui.money import exponent, format_money
+from crm_tui.services.reports import Change, Dashboard, Money
+from crm_tui.widgets.charts import Bar, compact, scaled
+
+CARDS = (
+    ("open", "Open pipeline"), ("weighted", "Weighted pipeline"), ("won", "Won"), ("lost", "Lost"),
+    ("win_rate", "Win rate (count)"), ("avg_won", "Average deal won"), ("cycle", "Sales cycle (days)"),
+    ("new", "New pipeline"), ("open_count", "Open deals"), ("overdue", "Overdue tasks"),
+)  # fmt: skip
+"""(id, title) of every stat card, in reading order."""
+
+
+def major(minor: int, currency: str) -> float:
+    """Minor units as major units (1250 USD cents -> 12.5)."""
+    return minor / 10 ** exponent(currency)
+
+
+def big_money(money: Money, currency: str) -> tuple[str, str]:
+    """The card's big number in the workspace currency, and its scale: ("$412.3", "k")."""
+    symbol = {"USD": "$", "GBP": "£", "EUR": "€"}.get(currency, "")
+    number, word = scaled(major(money.get(currency, 0), currency))
+    return f"{symbol}{number}", word
+
+
+def other_currencies(money: Money, currency: str) -> str:
+    """ "+ €1.2k EUR" for the figures in currencies other than the workspace's (never summed)."""
+    rest = [f"{format_money(v, c, compact=True)}" for c, v in sorted(money.items()) if c != currency and v]
+    return ("+ " + ", ".join(rest)) if rest else ""
+
+
+def money_change(changes: dict[str, Change], currency: str) -> Change | None:
+    """The change of the workspace-currency figure."""
+    return changes.get(currency)
+
+
+def card_values(board: Dashboard, currency: str) -> dict[str, tuple[str, str, Content | str, Change | None, bool]]:
+    """Card id -> (big number, its scale word, foot, change, good when it goes up)."""
+    cards, changes = board.cards, board.changes
+
+    def money(card_id: str, figure: Money, label: str, change: Change | None, good_up: bool = True) -> tuple:
+        big, word = big_money(figure, currency)
+        rest = other_currencies(figure, currency)
+        return big, word, " · ".join(part for part in (label, rest) if part), change, good_up
+
+    rate = cards.win_rate_count
+    value_rate = cards.win_rate_value.get(currency)
+    return {
+        "open": money("open", cards.open_value, f"{cards.open_count} deals", None),
+        "weighted": money("weighted", cards.weighted_value, "by probability", None),
+        "won": money("won", cards.won_value, f"{cards.won_count} deals", money_change(changes.won_value, currency)),
+        "lost": money("lost", cards.lost_value, f"{cards.lost_count} deals", money_change(changes.lost_value, currency), False),
+        "win_rate": (f"{rate:.0f}" if rate is not None else "-", "%",
+                     f"by value {value_rate:.0f}%" if value_rate is not None else "", changes.win_rate_count, True),
+        "avg_won": money("avg_won", cards.avg_won, "per deal", money_change(changes.avg_won, currency)),
+        "cycle": (f"{cards.cycle_days:.0f}" if cards.cycle_days is not None else "-", "days", "created to won",
+                  changes.cycle_days, False),
+        "new": money("new", cards.new_value, f"{cards.new_count} deals", money_change(changes.new_value, currency)),
+        "open_count": (str(cards.open_count), "", "open now", None, True),
+        "overdue": (str(cards.overdue_tasks), "", "past due, not done", None, False),
+    }  # fmt: skip
+
+
+def month_bars(board: Dashboard, currency: str, figure: str) -> list[Bar]:
+    """One column per month: "created", "won" or "lost" value, or "count" of new deals."""
+    bars = []
+    for month in board.months:
+        label = month.month.strftime("%b")
+        if figure == "count":
+            bars.append(Bar(label, month.created_count, str(month.created_count)))
+            continue
+        minor = getattr(month, f"{figure}_value").get(currency, 0)
+        value = major(minor, currency)
+        bars.append(Bar(label, value, compact(value)))
+    return bars
+
+
+def stage_bars(board: Dashboard, currency: str) -> list[Bar]:
+    """Open stages: bar = value, text = value and weighted value."""
+    bars = []
+    for stage in board.stages:
+        value = major(stage.value.get(currency, 0), currency)
+        weighted = major(stage.weighted.get(currency, 0), currency)
+        bars.append(Bar(stage.name, value, f"{compact(value)} · weighted {compact(weighted)} · {stage.count}"))
+    return bars
+
+
+def share_bars(board: Dashboard, currency: str) -> list[Bar]:
+    """Each open stage's share of the open value, in percent."""
+    total = sum(stage.value.get(currency, 0) for stage in board.stages) or 1
+    return [
+        Bar(stage.name, stage.value.get(currency, 0) / total * 100, f"{stage.value.get(currency, 0) / total * 100:.0f}%")
+        for stage in board.stages
+    ]
+
+
+def funnel_bars(board: Dashboard) -> list[Bar]:
+    """How many deals reached each stage, and the share that went on to the next."""
+    return [
+        Bar(step.name, step.reached, f"{step.reached}" + (f" → {step.conversion:.0f}%" if step.conversion is not None else ""))
+        for step in board.funnel
+    ]
+
+
+def duration_bars(board: Dashboard) -> list[Bar]:
+    """Average days in each stage (median beside it)."""
+    return [
+        Bar(d.name, d.average_days or 0, "—" if d.average_days is None else f"avg {d.average_days:.1f} d · median {d.median_days or 0:.1f} d")
+        for d in board.durations
+    ]
+
+
+def forecast_bars(board: Dashboard, currency: str) -> list[Bar]:
+    """Weighted value of open deals by expected close month (overdue, next months, later, undated)."""
+    names = {"overdue": "Past due", "later": "Later", "undated": "No date"}
+    bars = []
+    for bucket in board.forecast:
+        label = names.get(bucket.key) or (bucket.month.strftime("%b %Y") if bucket.month else bucket.key)
+        weighted = major(bucket.weighted.get(currency, 0), currency)
+        bars.append(Bar(label, weighted, f"{compact(weighted)} · {bucket.count} deals"))
+    return bars
+
+
+def when(moment: datetime) -> str:
+    """A short timestamp for feeds and task lists."""
+    return f"{moment:%Y-%m-%d %H:%M}"

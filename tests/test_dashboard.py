@@ -1,0 +1,106 @@
+"""The dashboard from the keyboard: filters (kept as the user's default), drill-downs into stuck
+deals, refreshing when the workspace changes, and what it looks like at 120x35 and 80x24 on the
+demo data with a frozen clock. Update the pictures with `--snapshot-update`, then look at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Digits, OptionList
+
+from crm_tui import clock
+from crm_tui.app import CrmApp
+from crm_tui.screens.dashboard import PREFERENCE, DashboardScreen
+from crm_tui.screens.dashboard_view import big_money
+from crm_tui.screens.record_screen import RecordScreen
+from crm_tui.services import demo, preferences, reports
+from crm_tui.services.workspace import Workspace
+from tests.board_fixtures import make_app, settle
+from tests.conftest import FROZEN_NOW
+from tests.helpers import make_deal
+
+
+@pytest.fixture
+def demo_app(sqlite_workspace: Workspace) -> Iterator[CrmApp]:
+    demo.generate(sqlite_workspace.ctx, demo.DemoSizes(), seed=2026, now=FROZEN_NOW)
+    clock.freeze(FROZEN_NOW)
+    crm = make_app(sqlite_workspace.ctx)
+    yield crm
+    crm.session.close()
+    clock.freeze(None)
+
+
+async def _open(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("f7")
+    await settle(pilot)
+
+
+def _digits(app: CrmApp, card: str) -> str:
+    return app.screen.query_one(f"#card-{card} Digits", Digits).value
+
+
+def test_dashboard_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+    assert snap_compare(demo_app, terminal_size=(120, 35), run_before=_open)
+
+
+def test_dashboard_at_80_by_24(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=_open)
+
+
+async def _choose(pilot: Pilot, key: str, steps: int) -> None:
+    await pilot.press(key)
+    await settle(pilot)
+    await pilot.press("home", *["down"] * steps, "enter")
+    await settle(pilot)
+
+
+async def test_filters_change_every_figure_and_are_kept(demo_app: CrmApp, sqlite_workspace: Workspace) -> None:
+    me = sqlite_workspace.ctx.user_id
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        screen = demo_app.screen
+        assert isinstance(screen, DashboardScreen)
+        this_month = reports.stat_cards(reports.ReportFilter.for_period("this_month"))
+        assert _digits(demo_app, "won") == big_money(this_month.won_value, "USD")[0]
+        await _choose(pilot, "d", 1)  # last month
+        last_month = reports.ReportFilter.for_period("last_month")
+        assert _digits(demo_app, "won") == big_money(reports.stat_cards(last_month).won_value, "USD")[0]
+        await _choose(pilot, "p", 1)  # the first pipeline
+        pipeline = screen.choice["pipeline_id"]
+        assert pipeline is not None
+        filtered = reports.ReportFilter.for_period("last_month", pipeline_id=pipeline)
+        assert _digits(demo_app, "open_count") == str(reports.stat_cards(filtered).open_count)
+        assert preferences.get_preference(me, PREFERENCE)["period"] == "last_month"
+        assert preferences.get_preference(me, PREFERENCE)["pipeline_id"] == pipeline
+    again = make_app(sqlite_workspace.ctx)  # a new session starts from the saved filters
+    async with again.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        assert again.screen.choice["period"] == "last_month" and again.screen.choice["pipeline_id"] == pipeline
+    again.session.close()
+
+
+async def test_enter_on_a_stuck_deal_opens_it(demo_app: CrmApp) -> None:
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        screen = demo_app.screen
+        stuck = screen.query_one("#stuck", OptionList)
+        screen.set_focus(stuck)
+        await pilot.pause()
+        expected = next(deal for deals in screen.board.stuck.values() for deal in deals)
+        stuck.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(demo_app.screen, RecordScreen) and demo_app.screen.record_id == expected.id
+
+
+async def test_the_dashboard_follows_changes_within_a_second(demo_app: CrmApp, sqlite_workspace: Workspace) -> None:
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        before = int(_digits(demo_app, "open_count"))
+        make_deal(sqlite_workspace.ctx, "Brand new")
+        await pilot.pause(1.5)
+        await settle(pilot)
+        assert int(_digits(demo_app, "open_count")) == before + 1
