@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, locations
+from crm_tui import __version__, cli_report, locations
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     find.add_argument("--json", action="store_true", help="print a JSON array (for scripts)")
     find.add_argument("--limit", type=int, default=20, help="at most this many records (default 20, at most 100)")
 
+    cli_report.add_parser(sub)
+
     formulas = sub.add_parser("formulas", help="computed custom fields")
     formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
     refresh = formulas_sub.add_parser(
@@ -97,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _search(args, settings)
         if args.command == "formulas":
             return _formulas(args, settings)
+        if args.command == "report":
+            _existing(args, settings)
+            return cli_report.run(args)
         return _board(args, settings)
     except (ConfigError, DatabaseError, ServiceError) as error:
         print(f"crm: {error}", file=sys.stderr)
@@ -276,16 +281,22 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if hits else 1
 
 
-def _formulas(args: argparse.Namespace, settings: Settings) -> int:
-    """Recompute dated formulas (or, with --all, every computed field) and say how many changed."""
+def _existing(args: argparse.Namespace, settings: Settings) -> Workspace:
+    """Open the workspace a script names, refusing to create one that is not there."""
     from crm_tui.db import DatabaseError
-    from crm_tui.services import computed_fields
     from crm_tui.services.workspace import resolve_target
 
     target = resolve_target(args.db, settings)
     if target.kind == "sqlite" and target.path is not None and not target.path.exists():
         raise DatabaseError(f"there is no database at {target.describe()}")
-    workspace = _open(target, settings, args.user)
+    return _open(target, settings, args.user)
+
+
+def _formulas(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute dated formulas (or, with --all, every computed field) and say how many changed."""
+    from crm_tui.services import computed_fields
+
+    workspace = _existing(args, settings)
     if args.all:
         changed = computed_fields.refresh_all(workspace.ctx)
     else:

@@ -21,7 +21,7 @@ from crm_tui.models import Deal, DealTag, Stage, StageChange, Task
 from crm_tui.services import board, bulk, deals, pipelines, records, reports, timeline
 from crm_tui.services.reports import Change, ReportFilter
 from crm_tui.services.workspace import Workspace
-from tests.helpers import stage_named
+from tests.helpers import make_deal, stage_named
 
 NOW = datetime(2026, 11, 20, 9, 30)
 NOVEMBER = ReportFilter(None, None, None, datetime(2026, 11, 1), datetime(2026, 12, 1))
@@ -566,3 +566,29 @@ def test_an_empty_workspace_gives_empty_reports(workspace: Workspace) -> None:
     assert reports.activity_feed() == []
     assert reports.my_tasks(workspace.ctx.user_id) == reports.MyTasks()
     assert reports.dashboard(NOVEMBER, user_id=workspace.ctx.user_id).funnel[0].reached == 0
+
+
+def test_crm_report_prints_the_dashboard_numbers(sqlite_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv as csv_module
+    import io
+    import json as json_module
+
+    from crm_tui.cli import main
+
+    ctx = sqlite_workspace.ctx
+    make_deal(ctx, "Big", amount=1_000_000)
+    make_deal(ctx, "Small", amount=250_050, probability=50)
+    where = str(sqlite_workspace.target.path)
+    assert main(["--db", where, "report", "pipeline", "--json"]) == 0
+    rows = json_module.loads(capsys.readouterr().out)
+    expected = reports.by_stage(reports.ReportFilter.for_period("this_month"))
+    assert [(r["stage"], r["deals"]) for r in rows] == [(s.name, s.count) for s in expected if s.count]
+    qualification = next(r for r in rows if r["deals"])
+    assert qualification["value"] == "12500.50" and qualification["currency"] == "USD"
+    assert main(["--db", where, "report", "won", "--csv", "--period", "last_month"]) == 0
+    table = list(csv_module.reader(io.StringIO(capsys.readouterr().out)))
+    assert table[0][:3] == ["currency", "won_deals", "won_value"]
+    assert main(["--db", where, "report", "forecast"]) == 0
+    assert "weighted" in capsys.readouterr().out
+    assert main(["--db", where, "report", "pipeline", "--pipeline", "Nope"]) == 2
+    assert "there is no pipeline 'Nope'" in capsys.readouterr().err
