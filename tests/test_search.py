@@ -206,8 +206,11 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
         else ("DROP TABLE search_fts", "DROP TABLE search_doc")  # the triggers go with their table
     ):
         database.execute_sql(statement)
-    for index in ("deal_title", "lead_last_name_first_name"):  # v6's, made again by the upgrade
+    # The indexes of v6 and v7, which the upgrade makes again.
+    for index in ("deal_title", "lead_last_name_first_name", "deal_created_months", "deal_closed_months",
+                  "stage_change_to_stage_id_at_deal_id"):  # fmt: skip
         database.execute_sql(f"DROP INDEX {index}")
+    database.execute_sql('CREATE INDEX stage_change_to_stage_id_at ON stage_change ("to_stage_id", "at")')
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)

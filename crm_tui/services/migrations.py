@@ -222,7 +222,21 @@ def _to_v6(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_index("deal", ("title",)), migrator.add_index("lead", ("last_name", "first_name")))
 
 
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6}
+def _to_v7(migrator: SchemaMigrator) -> None:
+    """v7: indexes for the dashboard's months (deals created and closed) and stage durations."""
+    migrate(
+        migrator.add_index("deal", ("created_at", "currency", "amount", "deleted_at"), name="deal_created_months"),
+        migrator.add_index(
+            "deal", ("closed_at", "stage_id", "currency", "amount", "deleted_at"), name="deal_closed_months"
+        ),
+        migrator.drop_index("stage_change", "stage_change_to_stage_id_at"),
+        migrator.add_index("stage_change", ("to_stage_id", "at", "deal_id")),
+    )
+
+
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {
+    2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7,
+}  # fmt: skip
 """Version number -> the step that brings the previous version to it."""
 
 CURRENT_VERSION = max(MIGRATIONS)
