@@ -104,3 +104,19 @@ async def test_the_dashboard_follows_changes_within_a_second(demo_app: CrmApp, s
         await pilot.pause(1.5)
         await settle(pilot)
         assert int(_digits(demo_app, "open_count")) == before + 1
+
+
+async def test_a_custom_period(demo_app: CrmApp) -> None:
+    from datetime import datetime
+
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        await _choose(pilot, "d", 6)  # custom dates…
+        keys = {"-": "minus", " ": "space"}
+        await pilot.press(*[keys.get(ch, ch) for ch in "2026-10-01 2026-10-31"], "enter")
+        await settle(pilot)
+        screen = demo_app.screen
+        assert screen.choice["period"] == "custom" and screen.choice["end"] == "2026-11-01T00:00:00"
+        october = reports.ReportFilter(None, None, None, datetime(2026, 10, 1), datetime(2026, 11, 1))
+        assert _digits(demo_app, "won") == big_money(reports.stat_cards(october).won_value, "USD")[0]
+        assert "2026-10-01 – 2026-10-31" in str(screen.query_one("#filters").render())

@@ -28,11 +28,13 @@ from crm_tui.screens.dashboard_view import (
     duration_bars,
     forecast_bars,
     funnel_bars,
+    group_share_bars,
     month_bars,
     share_bars,
     stage_bars,
     when,
 )
+from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import board as board_service
 from crm_tui.services import lookups, preferences, reports, workspace_settings
 from crm_tui.services.record_lists import period_range
@@ -44,6 +46,18 @@ PERIODS = ("this_month", "last_month", "this_quarter", "last_quarter", "this_yea
 PREFERENCE = "dashboard.filter"
 REFRESH_GAP = 1.0
 """At most one automatic refresh a second, however many changes arrive."""
+
+
+def parse_span(text: str) -> tuple[datetime, datetime] | None:
+    """ "2026-01-01 2026-03-31" (or with "..", "to", "–") as [start, day after end), or None."""
+    parts = [p for p in text.replace("..", " ").replace("–", " ").replace(" to ", " ").split() if p]
+    if len(parts) != 2:
+        return None
+    try:
+        first, last = (datetime.fromisoformat(p) for p in parts)
+    except ValueError:
+        return None
+    return (first, last + timedelta(days=1)) if first <= last else None
 
 
 class DashboardScreen(ReportsWorkerErrors, Screen[None]):
@@ -88,6 +102,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 yield Columns(id=f"months-{chart}")
             yield HBars(id="stages")
             yield HBars(id="share")
+            yield HBars(id="share-tag")
+            yield HBars(id="share-source")
             yield HBars(id="funnel")
             yield HBars(id="durations")
             yield Static("Stuck deals: the longest in their stage (enter opens)", classes="heading")
@@ -128,9 +144,16 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 self.choice.update({k: v for k, v in saved.items() if k in self.choice or k in ("start", "end")})
             self.currency = await session.call(workspace_settings.currency)
             await self._name_choices()
-        self.board = await session.call(reports.dashboard, self._filter(), user_id=session.ctx.user_id)
+        f = self._filter()
+        self.board = await session.call(reports.dashboard, f, user_id=session.ctx.user_id)
         self._last_refresh = monotonic()
         self._draw(self.board)
+        by_tag = await session.call(reports.share, f, "tag")
+        by_source = await session.call(reports.share, f, "source")
+        self.query_one("#share-tag", HBars).show(
+            "Share of open value by tag (service line)", group_share_bars(by_tag, self.currency)
+        )
+        self.query_one("#share-source", HBars).show("Share of open value by source", group_share_bars(by_source, self.currency))
 
     async def _name_choices(self) -> None:
         session = session_of(self)
@@ -147,7 +170,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
 
     def _draw(self, board: reports.Dashboard) -> None:
         f = board.filter
-        period = self.choice["period"].replace("_", " ")
+        period = "from" if self.choice["period"] == "custom" else self.choice["period"].replace("_", " ")
         span = f"{f.start:%Y-%m-%d} – {(f.end - timedelta(days=1)):%Y-%m-%d}"
         self.query_one("#filters", Static).update(
             Content.assemble(
@@ -266,12 +289,25 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     @work(group="dashboard-dialog", exclusive=True, exit_on_error=False)
     async def action_pick_period(self) -> None:
         """Choose the period the cards and charts cover."""
-        labels = [p.replace("_", " ") for p in PERIODS]
-        current = PERIODS.index(self.choice["period"]) if self.choice["period"] in PERIODS else 0
+        labels = [p.replace("_", " ") for p in PERIODS] + ["custom dates…"]
+        current = PERIODS.index(self.choice["period"]) if self.choice["period"] in PERIODS else len(PERIODS)
         picked = await self.app.push_screen_wait(ChoiceScreen(Content("Period"), [Content(x) for x in labels], current=current))
-        if picked is not None:
+        if picked is None:
+            return
+        if picked < len(PERIODS):
             self.choice["period"] = PERIODS[picked]
             self._keep()
+            return
+        typed = await self.app.push_screen_wait(
+            TextPromptScreen(Content("From and to (inclusive)"), placeholder="2026-01-01 2026-03-31")
+        )
+        span = parse_span(typed or "")
+        if span is None:
+            if typed:
+                self.notify("Type two dates like 2026-01-01 2026-03-31, the first before the second.", severity="warning")
+            return
+        self.choice.update(period="custom", start=span[0].isoformat(), end=span[1].isoformat())
+        self._keep()
 
     async def _choose(self, name: str, question: str, options: list[tuple[str, int | None]]) -> None:
         current = next((i for i, (_, value) in enumerate(options) if value == self.choice[f"{name}_id"]), 0)

@@ -102,6 +102,14 @@ def share_bars(board: Dashboard, currency: str) -> list[Bar]:
     ]
 
 
+def group_share_bars(rows: list, currency: str, limit: int = 8) -> list[Bar]:
+    """Share of the open value per tag or source (a deal with two tags counts under both)."""
+    return [
+        Bar(row.label, row.share.get(currency, 0.0), f"{row.share.get(currency, 0.0):.0f}% · {row.count}")
+        for row in rows[:limit]
+    ]
+
+
 def funnel_bars(board: Dashboard) -> list[Bar]:
     """How many deals reached each stage, and the share that went on to the next."""
     return [
