@@ -326,6 +326,7 @@ class _Generator:
         rng, now = self.rng, self.now
         tasks, notes, meetings, attendees = [], [], [], []
         meeting_id = self._first_id(Appointment)
+        note_id = self._first_id(Note)
         for deal_id, kind, owner, company_id, short, contact_id, contact_name, created, entered in deals:
             if kind == "open" and rng.random() < 0.6:
                 due = (now + timedelta(days=rng.randint(-20, 21), hours=rng.randint(-6, 6))).replace(minute=0, second=0)
@@ -336,8 +337,10 @@ class _Generator:
                 tasks.append((f"Kickoff with {short}", entered + timedelta(days=3), [], True, entered + timedelta(days=3), owner, owner, deal_id, company_id, contact_id, entered, entered))
             for _ in range(rng.choice((0, 0, 1, 1, 2))):
                 at = (created + (entered - created) * rng.random()).replace(microsecond=0)
-                notes.append((rng.choice(words.NOTES).format(contact=contact_name), owner, deal_id, company_id, contact_id, at, at))
-                self._event(at, owner, "record.created", "note", 0, new={"deal_id": deal_id})
+                body = rng.choice(words.NOTES).format(contact=contact_name)
+                notes.append((note_id, body, owner, deal_id, company_id, contact_id, at, at))
+                self._event(at, owner, "record.created", "note", note_id, new={"body": body, "deal_id": deal_id})
+                note_id += 1
             if kind == "open" and rng.random() < 0.05:
                 start = (now + timedelta(days=rng.randint(0, 14), hours=rng.randint(1, 8))).replace(minute=0, second=0)
                 meetings.append((meeting_id, f"{rng.choice(words.MEETINGS)} with {short}", start, start + timedelta(minutes=rng.choice((30, 45, 60))), owner, deal_id, company_id, contact_id, created, created))
@@ -346,7 +349,7 @@ class _Generator:
         task_fields = [Task.title, Task.due_at, Task.reminders, Task.done, Task.done_at, Task.assignee, Task.created_by,
                        Task.deal, Task.company, Task.contact, Task.created_at, Task.updated_at]  # fmt: skip
         self._insert(Task, task_fields, [(*row[:2], to_json(row[2]), *row[3:]) for row in tasks], "tasks")
-        self._insert(Note, [Note.body, Note.author, Note.deal, Note.company, Note.contact, Note.created_at, Note.updated_at], notes, "notes")
+        self._insert(Note, [Note.id, Note.body, Note.author, Note.deal, Note.company, Note.contact, Note.created_at, Note.updated_at], notes, "notes")
         meeting_fields = [Appointment.id, Appointment.title, Appointment.starts_at, Appointment.ends_at, Appointment.owner,
                           Appointment.deal, Appointment.company, Appointment.contact, Appointment.created_at, Appointment.updated_at]  # fmt: skip
         self._insert(Appointment, meeting_fields, meetings, "appointments")
@@ -396,7 +399,7 @@ def generate(
         deals = gen.deals(pipelines, companies, contacts, owners, tags)
         gen.activities(deals)
         gen.event_log()
-        _fix_sequences([Company, Contact, Deal, Appointment])
+        _fix_sequences([Company, Contact, Deal, Appointment, Note])
         demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
         put_setting("demo", {"seed": seed, "generated_at": gen.now.isoformat(), "deals": sizes.deals})
