@@ -145,7 +145,14 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             self.currency = await session.call(workspace_settings.currency)
             await self._name_choices()
         f = self._filter()
-        self.board = await session.call(reports.dashboard, f, user_id=session.ctx.user_id)
+        # The cards first (a fifth of the work at 100k deals), then the charts and lists.
+        cards = await session.call(reports.stat_cards, f)
+        changes = await session.call(reports.card_changes, f, cards)
+        self._draw_filters(f)
+        self._draw_cards(cards, changes)
+        self.board = await session.call(
+            reports.dashboard, f, user_id=session.ctx.user_id, cards=cards, changes=changes
+        )
         self._last_refresh = monotonic()
         self._draw(self.board)
         by_tag = await session.call(reports.share, f, "tag")
@@ -168,8 +175,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             tags = {t.id: t.name for t in await session.call(lookups.tags)}
             self.names["tag"] = tags.get(choice["tag_id"], "any tag")
 
-    def _draw(self, board: reports.Dashboard) -> None:
-        f = board.filter
+    def _draw_filters(self, f: reports.ReportFilter) -> None:
         period = "from" if self.choice["period"] == "custom" else self.choice["period"].replace("_", " ")
         span = f"{f.start:%Y-%m-%d} – {(f.end - timedelta(days=1)):%Y-%m-%d}"
         self.query_one("#filters", Static).update(
@@ -179,9 +185,14 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 (f"  · compared with the period before · {self.currency}", "dim"),
             )
         )
-        for card_id, (big, scale, foot, change, good_up) in card_values(board, self.currency).items():
+
+    def _draw_cards(self, cards: reports.StatCards, changes: reports.CardChanges) -> None:
+        for card_id, (big, scale, foot, change, good_up) in card_values(cards, changes, self.currency).items():
             amount = change.amount if change is not None else None
             self.query_one(f"#card-{card_id}", StatCard).show(big, foot, amount, scale=scale, good_when_up=good_up)
+
+    def _draw(self, board: reports.Dashboard) -> None:
+        self._draw_cards(board.cards, board.changes)
         money = f"({self.currency}, by month)"
         self.query_one("#months-created", Columns).show(f"Pipeline created {money}", month_bars(board, self.currency, "created"))
         self.query_one("#months-won", Columns).show(f"Won {money}", month_bars(board, self.currency, "won"))

@@ -8,7 +8,7 @@ from datetime import datetime
 from textual.content import Content
 
 from crm_tui.money import exponent, format_money
-from crm_tui.services.reports import Change, Dashboard, Money
+from crm_tui.services.reports import CardChanges, Change, Dashboard, Money, StatCards
 from crm_tui.widgets.charts import Bar, compact, scaled
 
 CARDS = (
@@ -42,9 +42,10 @@ def money_change(changes: dict[str, Change], currency: str) -> Change | None:
     return changes.get(currency)
 
 
-def card_values(board: Dashboard, currency: str) -> dict[str, tuple[str, str, Content | str, Change | None, bool]]:
-    """Card id -> (big number, its scale word, foot, change, good when it goes up)."""
-    cards, changes = board.cards, board.changes
+def card_values(
+    cards: StatCards, changes: CardChanges, currency: str
+) -> dict[str, tuple[str, str, Content | str, Change | None, bool]]:
+    """Card id -> (big number, its scale letter, foot, change, good when it goes up)."""
 
     def money(card_id: str, figure: Money, label: str, change: Change | None, good_up: bool = True) -> tuple:
         big, word = big_money(figure, currency)

@@ -80,23 +80,31 @@ class Dashboard:
     tasks: MyTasks | None
 
 
-def dashboard(f: ReportFilter, *, user_id: int | None = None, now: datetime | None = None) -> Dashboard:
+def dashboard(
+    f: ReportFilter,
+    *,
+    user_id: int | None = None,
+    now: datetime | None = None,
+    cards: StatCards | None = None,
+    changes: CardChanges | None = None,
+) -> Dashboard:
     """Every report of the dashboard for `f` (call it from a worker thread: it runs ~15 queries).
 
     The funnel, stage durations and stuck deals need one pipeline: the filter's, else the first
-    live pipeline (none: they are empty). `user_id` adds that user's tasks.
+    live pipeline (none: they are empty). `user_id` adds that user's tasks. `cards` and `changes`,
+    when the caller has read them already (to show them first), are not read again.
     """
     now = now or clock.now()
     pipeline_id = f.pipeline_id
     if pipeline_id is None:
         first = Pipeline.select(Pipeline.id).where(Pipeline.deleted_at.is_null()).order_by(Pipeline.position, Pipeline.id)
         pipeline_id = first.scalar()
-    cards = stat_cards(f, now=now)
+    cards = cards or stat_cards(f, now=now)
     return Dashboard(
         filter=f,
         pipeline_id=pipeline_id,
         cards=cards,
-        changes=card_changes(f, cards),
+        changes=changes or card_changes(f, cards),
         months=monthly(f),
         stages=by_stage(f),
         forecast=forecast(f, today=now.date()),
