@@ -257,15 +257,10 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     """Print the records matching the query, best first; exit status 1 when there are none."""
-    from crm_tui.db import DatabaseError
     from crm_tui.services.search import search
-    from crm_tui.services.workspace import resolve_target
     from crm_tui.text import safe_text
 
-    target = resolve_target(args.db, settings)
-    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
-        raise DatabaseError(f"there is no database at {target.describe()}")
-    _open(target, settings, args.user)  # upgrades an older schema, so the search index exists
+    _existing(args, settings)  # upgrades an older schema, so the search index exists
     hits = search(" ".join(args.query), limit=args.limit)
     if args.json:
         rows = [

@@ -3,6 +3,7 @@ value and which formulas and lookups read each; add, edit, rename, reorder and r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -51,6 +52,19 @@ def describe(row: FieldRow) -> Content:
         parts += [("  · used by ", "$text-muted"), safe_text(", ".join(row.used_by))]
     return Content.assemble(*parts)
 
+
+
+async def _errors_of(call: Awaitable[Any], then: Callable[[Any], Any] | None = None) -> dict[str, str] | None:
+    """Await a settings service call for the form: its errors by field, or None once it is done."""
+    try:
+        result = await call
+    except ValidationFailed as error:
+        return error.errors
+    except ServiceError as error:
+        return {"": str(error)}
+    if then is not None:
+        then(result)
+    return None
 
 class CustomFieldsScreen(ReportsWorkerErrors, Screen[None]):
     """The custom fields of one record type (`entity`: company, contact, lead or deal); 1-4 switch type."""
@@ -180,15 +194,10 @@ class CustomFieldsScreen(ReportsWorkerErrors, Screen[None]):
 
         async def save(values: dict[str, Any]) -> dict[str, str] | None:
             label, kind = values.pop("label"), values.pop("type")
-            try:
-                added.append(
-                    (await session.call(custom_field_admin.add_field, session.ctx, entity, label, kind, **values)).id
-                )
-            except ValidationFailed as error:
-                return error.errors
-            except ServiceError as error:
-                return {"": str(error)}
-            return None
+            return await _errors_of(
+                session.call(custom_field_admin.add_field, session.ctx, entity, label, kind, **values),
+                lambda made: added.append(made.id),
+            )
 
         def done(saved: bool | None) -> None:
             if saved and added:
@@ -212,13 +221,9 @@ class CustomFieldsScreen(ReportsWorkerErrors, Screen[None]):
         session = session_of(self)
 
         async def save(values: dict[str, Any]) -> dict[str, str] | None:
-            try:
-                await session.call(custom_field_admin.change_field, session.ctx, fd.id, version=fd.version, **values)
-            except ValidationFailed as error:
-                return error.errors
-            except ServiceError as error:
-                return {"": str(error)}
-            return None
+            return await _errors_of(
+                session.call(custom_field_admin.change_field, session.ctx, fd.id, version=fd.version, **values)
+            )
 
         def done(saved: bool | None) -> None:
             if saved:

@@ -37,17 +37,12 @@ def other_currencies(money: Money, currency: str) -> str:
     return ("+ " + ", ".join(rest)) if rest else ""
 
 
-def money_change(changes: dict[str, Change], currency: str) -> Change | None:
-    """The change of the workspace-currency figure."""
-    return changes.get(currency)
-
-
 def card_values(
     cards: StatCards, changes: CardChanges, currency: str
 ) -> dict[str, tuple[str, str, Content | str, Change | None, bool]]:
     """Card id -> (big number, its scale letter, foot, change, good when it goes up)."""
 
-    def money(card_id: str, figure: Money, label: str, change: Change | None, good_up: bool = True) -> tuple:
+    def money(figure: Money, label: str, change: Change | None, good_up: bool = True) -> tuple:
         big, word = big_money(figure, currency)
         rest = other_currencies(figure, currency)
         return big, word, " · ".join(part for part in (label, rest) if part), change, good_up
@@ -55,16 +50,16 @@ def card_values(
     rate = cards.win_rate_count
     value_rate = cards.win_rate_value.get(currency)
     return {
-        "open": money("open", cards.open_value, f"{cards.open_count} deals", None),
-        "weighted": money("weighted", cards.weighted_value, "by probability", None),
-        "won": money("won", cards.won_value, f"{cards.won_count} deals", money_change(changes.won_value, currency)),
-        "lost": money("lost", cards.lost_value, f"{cards.lost_count} deals", money_change(changes.lost_value, currency), False),
+        "open": money(cards.open_value, f"{cards.open_count} deals", None),
+        "weighted": money(cards.weighted_value, "by probability", None),
+        "won": money(cards.won_value, f"{cards.won_count} deals", changes.won_value.get(currency)),
+        "lost": money(cards.lost_value, f"{cards.lost_count} deals", changes.lost_value.get(currency), False),
         "win_rate": (f"{rate:.0f}" if rate is not None else "-", "%",
                      f"by value {value_rate:.0f}%" if value_rate is not None else "", changes.win_rate_count, True),
-        "avg_won": money("avg_won", cards.avg_won, "per deal", money_change(changes.avg_won, currency)),
+        "avg_won": money(cards.avg_won, "per deal", changes.avg_won.get(currency)),
         "cycle": (f"{cards.cycle_days:.0f}" if cards.cycle_days is not None else "-", "days", "created to won",
                   changes.cycle_days, False),
-        "new": money("new", cards.new_value, f"{cards.new_count} deals", money_change(changes.new_value, currency)),
+        "new": money(cards.new_value, f"{cards.new_count} deals", changes.new_value.get(currency)),
         "open_count": (str(cards.open_count), "", "open now", None, True),
         "overdue": (str(cards.overdue_tasks), "", "past due, not done", None, False),
     }  # fmt: skip

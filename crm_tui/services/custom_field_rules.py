@@ -10,7 +10,6 @@ from typing import Any
 from peewee import ForeignKeyField
 
 from crm_tui import formula
-from crm_tui.models import CustomValue
 from crm_tui.services import custom_fields, lookup_paths
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldError
 from crm_tui.services.errors import ValidationFailed
@@ -92,12 +91,9 @@ def after_insert(tx: Any, record_id: int, values: dict[str, Any]) -> None:
     a new auto-number numbers the records there already, oldest first."""
     if values["type"] == "auto_number":
         model = RECORD_MODELS[values["entity"]]
+        fd = next(fd for fd in custom_fields.definitions(values["entity"]) if fd.id == record_id)
         ids = [row[0] for row in model.select(model.id).order_by(model.id).tuples()]
-        for start in range(0, len(ids), 1000):
-            CustomValue.insert_many(
-                [(record_id, rid, n) for n, rid in enumerate(ids[start : start + 1000], start + 1)],
-                fields=[CustomValue.field, CustomValue.record_id, CustomValue.integer],
-            ).execute()
+        custom_fields.store_many(fd, {rid: number for number, rid in enumerate(ids, 1)})
     if values["type"] in COMPUTED:
         from crm_tui.services import computed_fields  # it builds on the record services
 

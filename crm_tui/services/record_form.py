@@ -86,6 +86,11 @@ class RecordForm:
     """Why the record cannot be edited (a converted lead); every field is then read-only."""
 
 
+def _currency(snap: Snapshot) -> str:
+    """The currency a record's money is in: its own (deals) or the workspace's."""
+    return snap.values.get("currency") or workspace_settings.currency()
+
+
 def _shown(editor: str, value: Any, currency: str) -> Any:
     if value is None:
         return [] if editor == "multi" else (False if editor == "bool" else "")
@@ -105,7 +110,7 @@ def _shown(editor: str, value: Any, currency: str) -> Any:
 def read_form(entity: str, record_id: int) -> RecordForm:
     """The form of one record: standard fields, then custom fields in their order."""
     snap = records.get(entity, record_id)
-    currency = snap.values.get("currency") or workspace_settings.currency()
+    currency = _currency(snap)
     fields: list[FormField] = []
     for key, label, editor, options in _STANDARD[entity]:
         value = snap.values.get(key)
@@ -184,7 +189,7 @@ def check_field(entity: str, record_id: int, key: str, typed: Any) -> str | None
     """The message a save would show beside form field `key` for what is typed in it (None: it
     is fine), without saving: the form checks each field as the user leaves it."""
     snap = records.get(entity, record_id)
-    currency = snap.values.get("currency") or workspace_settings.currency()
+    currency = _currency(snap)
     if key.startswith("custom."):
         fd = next((f for f in custom_fields.definitions(entity) if f"custom.{f.key}" == key), None)
         if fd is None or fd.read_only:
@@ -216,7 +221,7 @@ def save_form(ctx: Context, entity: str, record_id: int, version: int, typed: di
     failure (ValidationFailed keyed by form field); ConflictError if someone saved first."""
     spec = {key: editor for key, _, editor, _ in _STANDARD[entity]}
     snap = records.get(entity, record_id)
-    currency = snap.values.get("currency") or workspace_settings.currency()
+    currency = _currency(snap)
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {}
     custom: dict[str, Any] = {}

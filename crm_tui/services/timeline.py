@@ -13,6 +13,7 @@ from crm_tui.models import Appointment, Company, Contact, CustomValue, Deal, Eve
 from crm_tui.services import custom_fields, records
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS
+from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound
 
 _LINK = {"company": "company", "contact": "contact", "lead": "lead", "deal": "deal"}
@@ -181,16 +182,16 @@ def _references(entity: str, snap: records.Snapshot, limit: int) -> list[Related
         for fd in custom_fields.definitions(source):
             if fd.type != "reference" or fd.reference_entity != entity:
                 continue
-            model = RECORD_MODELS[source]
+            model, spec = RECORD_MODELS[source], spec_for(source)
             holders = (
-                CustomValue.select(CustomValue.record_id)
-                .join(model, on=(model.id == CustomValue.record_id))
+                model.select(*[getattr(model, name) for name in ("id", *spec.title_fields)])
+                .join(CustomValue, on=(CustomValue.record_id == model.id))
                 .where(CustomValue.field == fd.id, CustomValue.integer == snap.id, model.deleted_at.is_null())
                 .limit(limit)
+                .dicts()
             )
-            for (holder,) in holders.tuples():
-                title = records.get(source, holder).title
-                found.append(Related(source, holder, title, f"{source} · its {fd.label} is this"))
+            for row in holders:  # one query per reference field, titled from the row itself
+                found.append(Related(source, row["id"], spec.title(row), f"{source} · its {fd.label} is this"))
     return found
 
 

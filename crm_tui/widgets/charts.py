@@ -57,8 +57,6 @@ class Bar:
     label: str
     value: float
     text: str
-    record: tuple[str, int] | None = None
-    """The record the bar stands for (a drill-down opens it)."""
 
 
 class StatCard(Widget):
