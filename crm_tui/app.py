@@ -174,6 +174,7 @@ def binding_owners() -> list[type]:
     from crm_tui.screens.custom_field_form import CustomFieldFormScreen
     from crm_tui.screens.custom_fields import CustomFieldsScreen
     from crm_tui.screens.deal_form import DealFormScreen
+    from crm_tui.screens.drill import DrillScreen
     from crm_tui.screens.filters import FilterScreen
     from crm_tui.screens.keys import KeysScreen
     from crm_tui.screens.pipelines import PipelinesScreen
@@ -182,10 +183,11 @@ def binding_owners() -> list[type]:
     from crm_tui.screens.stage_form import StageFormScreen
     from crm_tui.screens.text_prompt import TextPromptScreen
     from crm_tui.widgets.card_list import CardList
+    from crm_tui.widgets.charts import Chart
     from crm_tui.widgets.record_table import RecordTable
 
     return [
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
-        CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen,
+        CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen, Chart, DrillScreen,
     ]  # fmt: skip

@@ -120,3 +120,52 @@ async def test_a_custom_period(demo_app: CrmApp) -> None:
         october = reports.ReportFilter(None, None, None, datetime(2026, 10, 1), datetime(2026, 11, 1))
         assert _digits(demo_app, "won") == big_money(reports.stat_cards(october).won_value, "USD")[0]
         assert "2026-10-01 – 2026-10-31" in str(screen.query_one("#filters").render())
+
+
+async def test_enter_on_a_stage_bar_lists_its_deals_and_opens_one(demo_app: CrmApp) -> None:
+    from crm_tui.models import Deal
+    from crm_tui.screens.drill import DrillScreen
+    from crm_tui.widgets.charts import HBars
+
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        screen = demo_app.screen
+        chart = screen.query_one("#stages", HBars)
+        screen.set_focus(chart)
+        await pilot.press("home", "down", "enter")  # the second open stage
+        await settle(pilot)
+        drill = demo_app.screen
+        assert isinstance(drill, DrillScreen)
+        stage = screen.board.stages[1]
+        live = Deal.select().where(Deal.stage == stage.stage_id, Deal.deleted_at.is_null())
+        assert live.count() > 0 and len(drill.ids) == live.count()
+        assert "deals" in str(drill.query_one("#drill-summary").render())
+        largest = live.order_by(Deal.amount.desc(), Deal.id).first()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(demo_app.screen, RecordScreen) and demo_app.screen.record_id == largest.id
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert demo_app.screen is screen
+
+
+async def test_enter_on_this_months_won_column_lists_the_deals_won(demo_app: CrmApp) -> None:
+    from crm_tui.models import Deal, Stage
+    from crm_tui.screens.drill import DrillScreen
+    from crm_tui.widgets.charts import Columns
+
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        screen = demo_app.screen
+        screen.set_focus(screen.query_one("#months-won", Columns))
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        assert isinstance(demo_app.screen, DrillScreen)
+        start = FROZEN_NOW.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        won = (
+            Deal.select().join(Stage, on=(Deal.stage == Stage.id))
+            .where(Stage.kind == "won", Deal.closed_at >= start, Deal.deleted_at.is_null())
+        )  # fmt: skip
+        assert won.count() > 0 and sorted(demo_app.screen.ids) == sorted(d.id for d in won)

@@ -34,12 +34,13 @@ from crm_tui.screens.dashboard_view import (
     stage_bars,
     when,
 )
+from crm_tui.screens.drill import DrillScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import board as board_service
 from crm_tui.services import lookups, preferences, reports, workspace_settings
 from crm_tui.services.record_lists import period_range
 from crm_tui.text import safe_text
-from crm_tui.widgets.charts import Columns, HBars, StatCard
+from crm_tui.widgets.charts import Chart, Columns, HBars, ShareBar, StatCard
 from crm_tui.widgets.mode_tabs import ModeTabs
 
 PERIODS = ("this_month", "last_month", "this_quarter", "last_quarter", "this_year", "last_12_months")
@@ -101,9 +102,9 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             for chart in ("created", "won", "lost", "count"):
                 yield Columns(id=f"months-{chart}")
             yield HBars(id="stages")
-            yield HBars(id="share")
+            yield ShareBar(id="share")
             yield HBars(id="share-tag")
-            yield HBars(id="share-source")
+            yield ShareBar(id="share-source")
             yield HBars(id="funnel")
             yield HBars(id="durations")
             yield Static("Stuck deals: the longest in their stage (enter opens)", classes="heading")
@@ -158,9 +159,12 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         by_tag = await session.call(reports.share, f, "tag")
         by_source = await session.call(reports.share, f, "source")
         self.query_one("#share-tag", HBars).show(
-            "Share of open value by tag (service line)", group_share_bars(by_tag, self.currency)
+            f"Share of open value by tag (service line; a deal may have several, {self.currency})",
+            group_share_bars(by_tag, self.currency, "tag"),
         )
-        self.query_one("#share-source", HBars).show("Share of open value by source", group_share_bars(by_source, self.currency))
+        self.query_one("#share-source", ShareBar).show(
+            f"Share of open value by source ({self.currency})", group_share_bars(by_source, self.currency, "source")
+        )
 
     async def _name_choices(self) -> None:
         session = session_of(self)
@@ -199,7 +203,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#months-lost", Columns).show(f"Lost {money}", month_bars(board, self.currency, "lost"))
         self.query_one("#months-count", Columns).show("New deals (count, by month)", month_bars(board, self.currency, "count"))
         self.query_one("#stages", HBars).show(f"Open value by stage ({self.currency})", stage_bars(board, self.currency))
-        self.query_one("#share", HBars).show("Share of open value by stage", share_bars(board, self.currency))
+        self.query_one("#share", ShareBar).show(f"Share of open value by stage ({self.currency})", share_bars(board, self.currency))
         self.query_one("#funnel", HBars).show("Funnel: deals created this period that reached each stage", funnel_bars(board))
         self.query_one("#durations", HBars).show("Days in each stage (average; median beside it)", duration_bars(board))
         self.query_one("#forecast", HBars).show(
@@ -245,6 +249,14 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             box.add_option(Option(Content.styled("nothing here for these filters", "dim"), disabled=True))
         elif highlighted is not None:
             box.highlighted = min(highlighted, len(lines) - 1)
+
+    def on_chart_picked(self, message: Chart.Picked) -> None:
+        """Enter on a bar: the deals behind it, read with the same filter."""
+        if self.board is None or not isinstance(message.bar.key, tuple):
+            return
+        what, key = message.bar.key
+        title = message.chart.chart_title.split(" (")[0]
+        self.app.push_screen(DrillScreen(f"{title}: {message.bar.label}", self.board.filter, what, key))
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

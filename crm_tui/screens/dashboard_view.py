@@ -66,16 +66,17 @@ def card_values(
 
 
 def month_bars(board: Dashboard, currency: str, figure: str) -> list[Bar]:
-    """One column per month: "created", "won" or "lost" value, or "count" of new deals."""
+    """One column per month: "created", "won" or "lost" value, or "count" of new deals; each opens
+    that month's deals."""
     bars = []
     for month in board.months:
-        label = month.month.strftime("%b")
+        label, key = month.month.strftime("%b"), month.month.strftime("%Y-%m")
         if figure == "count":
-            bars.append(Bar(label, month.created_count, str(month.created_count)))
+            bars.append(Bar(label, month.created_count, str(month.created_count), ("created", key)))
             continue
         minor = getattr(month, f"{figure}_value").get(currency, 0)
         value = major(minor, currency)
-        bars.append(Bar(label, value, compact(value)))
+        bars.append(Bar(label, value, compact(value), (figure, key)))
     return bars
 
 
@@ -85,31 +86,41 @@ def stage_bars(board: Dashboard, currency: str) -> list[Bar]:
     for stage in board.stages:
         value = major(stage.value.get(currency, 0), currency)
         weighted = major(stage.weighted.get(currency, 0), currency)
-        bars.append(Bar(stage.name, value, f"{compact(value)} · weighted {compact(weighted)} · {stage.count}"))
+        bars.append(Bar(stage.name, value, f"{compact(value)} · weighted {compact(weighted)} · {stage.count}", ("stage", stage.stage_id)))
     return bars
 
 
 def share_bars(board: Dashboard, currency: str) -> list[Bar]:
-    """Each open stage's share of the open value, in percent."""
+    """Each open stage's share of the open value, in percent (stages holding nothing left out)."""
     total = sum(stage.value.get(currency, 0) for stage in board.stages) or 1
     return [
-        Bar(stage.name, stage.value.get(currency, 0) / total * 100, f"{stage.value.get(currency, 0) / total * 100:.0f}%")
+        Bar(stage.name, 100 * value / total, f"{compact(major(value, currency))} · {stage.count} deals", ("stage", stage.stage_id))
         for stage in board.stages
+        if (value := stage.value.get(currency, 0)) or stage.count
     ]
 
 
-def group_share_bars(rows: list, currency: str, limit: int = 8) -> list[Bar]:
-    """Share of the open value per tag or source (a deal with two tags counts under both)."""
-    return [
-        Bar(row.label, row.share.get(currency, 0.0), f"{row.share.get(currency, 0.0):.0f}% · {row.count}")
+def group_share_bars(rows: list, currency: str, by: str, limit: int = 7) -> list[Bar]:
+    """Share of the open value per tag or source. Sources split the pipeline, so the groups past
+    `limit` are summed into one "other" bar and the shares add up to 100; tags overlap (a deal with
+    two tags counts under both), so they are the `limit` largest alone."""
+    bars = [
+        Bar(row.label, row.share.get(currency, 0.0), f"{compact(major(row.value.get(currency, 0), currency))} · {row.count} deals", (by, row.key))
         for row in rows[:limit]
     ]
+    rest = rows[limit:]
+    if rest and by == "source":
+        share = sum(row.share.get(currency, 0.0) for row in rest)
+        value = major(sum(row.value.get(currency, 0) for row in rest), currency)
+        bars.append(Bar(f"{len(rest)} other", share, f"{compact(value)} · {sum(row.count for row in rest)} deals"))
+    return bars
 
 
 def funnel_bars(board: Dashboard) -> list[Bar]:
     """How many deals reached each stage, and the share that went on to the next."""
     return [
-        Bar(step.name, step.reached, f"{step.reached}" + (f" → {step.conversion:.0f}%" if step.conversion is not None else ""))
+        Bar(step.name, step.reached, f"{step.reached}" + (f" → {step.conversion:.0f}%" if step.conversion is not None else ""),
+            ("stuck", step.stage_id) if step.kind == "open" else None)
         for step in board.funnel
     ]
 
@@ -117,7 +128,8 @@ def funnel_bars(board: Dashboard) -> list[Bar]:
 def duration_bars(board: Dashboard) -> list[Bar]:
     """Average days in each stage (median beside it)."""
     return [
-        Bar(d.name, d.average_days or 0, "—" if d.average_days is None else f"avg {d.average_days:.1f} d · median {d.median_days or 0:.1f} d")
+        Bar(d.name, d.average_days or 0, "—" if d.average_days is None else f"avg {d.average_days:.1f} d · median {d.median_days or 0:.1f} d",
+            ("stuck", d.stage_id))
         for d in board.durations
     ]
 
@@ -129,7 +141,7 @@ def forecast_bars(board: Dashboard, currency: str) -> list[Bar]:
     for bucket in board.forecast:
         label = names.get(bucket.key) or (bucket.month.strftime("%b %Y") if bucket.month else bucket.key)
         weighted = major(bucket.weighted.get(currency, 0), currency)
-        bars.append(Bar(label, weighted, f"{compact(weighted)} · {bucket.count} deals"))
+        bars.append(Bar(label, weighted, f"{compact(weighted)} · {bucket.count} deals", ("forecast", bucket.key)))
     return bars
 
 

@@ -38,6 +38,7 @@ from crm_tui.services.report_cards import (
     point_change,
     stat_cards,
 )
+from crm_tui.services.report_drill import DRILLS, DrillPage, DrillRow, deals_behind
 from crm_tui.services.report_flow import FunnelStep, StageDuration, StuckDeal, funnel, stage_durations, stuck
 from crm_tui.services.report_pipeline import (
     SHARE_BY,
@@ -53,7 +54,7 @@ from crm_tui.services.report_pipeline import (
 from crm_tui.services.report_sql import Money, ReportFilter
 
 __all__ = [
-    "SHARE_BY", "CardChanges", "Change", "Dashboard", "FeedItem", "ForecastBucket", "FunnelStep", "Money",
+    "DRILLS", "SHARE_BY", "CardChanges", "DrillPage", "DrillRow", "deals_behind", "Change", "Dashboard", "FeedItem", "ForecastBucket", "FunnelStep", "Money",
     "MonthFigures", "MyTasks", "PeriodFigures", "ReportFilter", "ShareRow", "StageDuration", "StageFigures",
     "StatCards", "StuckDeal", "TaskItem", "activity_feed", "by_stage", "card_changes", "change", "compare",
     "dashboard", "forecast", "funnel", "monthly", "my_tasks", "open_pipeline", "period_figures", "point_change",

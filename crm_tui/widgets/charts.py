@@ -5,10 +5,13 @@ Colours come from the theme; every label is record text made safe first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
@@ -52,11 +55,62 @@ class _Out:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label, its length as a number, and the text shown beside it."""
+    """One bar: its label, its length as a number, the text shown beside it, and what it stands
+    for (a stage id, a month, ...: what enter on it drills down to; None: nothing to open)."""
 
     label: str
     value: float
     text: str
+    key: object = None
+
+
+class Chart(Static):
+    """A chart of bars the keyboard can walk: focus it (tab), move along its bars with the arrow
+    keys, and enter posts `Chart.Picked` with the bar under the cursor, to show what is behind it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,right,j,l", "step(1)", "Next bar", show=False),
+        Binding("up,left,k,h", "step(-1)", "Previous bar", show=False),
+        Binding("home", "step(-1000000)", "First", show=False),
+        Binding("end", "step(1000000)", "Last", show=False),
+        Binding("enter", "pick", "Deals behind it", id="chart.pick"),
+    ]
+    can_focus = True
+
+    class Picked(Message):
+        """Enter on a bar: `bar.key` says what it stands for."""
+
+        def __init__(self, chart: Chart, bar: Bar) -> None:
+            super().__init__()
+            self.chart = chart
+            self.bar = bar
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.bars: list[Bar] = []
+        self.chart_title = ""
+        self.cursor = 0
+
+    def show(self, title: str, bars: list[Bar]) -> None:
+        """Draw `bars` under `title` (an empty list says so); the cursor stays where it was if it can."""
+        self.chart_title, self.bars = title, list(bars)
+        self.cursor = min(self.cursor, max(0, len(self.bars) - 1))
+        self.refresh(layout=True)
+
+    def action_step(self, by: int) -> None:
+        """Move the cursor along the bars."""
+        if self.bars:
+            self.cursor = max(0, min(len(self.bars) - 1, self.cursor + by))
+            self.refresh()
+
+    def action_pick(self) -> None:
+        """Say which bar was chosen, if it stands for something."""
+        if self.bars and self.bars[self.cursor].key is not None:
+            self.post_message(self.Picked(self, self.bars[self.cursor]))
+
+    def label_style(self, index: int) -> str:
+        """The cursor's label is shown reversed while the chart has focus."""
+        return "reverse" if self.has_focus and index == self.cursor else ""
 
 
 class StatCard(Widget):
@@ -101,20 +155,10 @@ class StatCard(Widget):
         self.query_one(".card-foot", Static).update(foot)
 
 
-class HBars(Static):
+class HBars(Chart):
     """Horizontal bars, one per row: label, bar scaled to the widest value, and its text."""
 
-    DEFAULT_CSS = "HBars { height: auto; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.bars: list[Bar] = []
-        self.chart_title = ""
-
-    def show(self, title: str, bars: list[Bar]) -> None:
-        """Draw `bars` under `title` (an empty list says so)."""
-        self.chart_title, self.bars = title, list(bars)
-        self.refresh(layout=True)
+    DEFAULT_CSS = "HBars { height: auto; } HBars:focus { background: $boost; }"
 
     def render(self) -> Content:
         """The bars at the current width."""
@@ -127,32 +171,26 @@ class HBars(Static):
         text_width = max(len(b.text) for b in self.bars)
         room = max(4, width - label_width - text_width - 4)
         top = max((b.value for b in self.bars), default=0) or 1
-        for bar in self.bars:
+        for index, bar in enumerate(self.bars):
             eighths = round(max(0.0, bar.value) / top * room * 8)
             full, part = divmod(eighths, 8)
             drawn = "█" * full + (_EIGHTHS[part] if part else "")
-            out.append(f"{safe_text(bar.label)[:label_width]:<{label_width}} ")
+            out.append(f"{safe_text(bar.label)[:label_width]:<{label_width}}", self.label_style(index))
+            out.append(" ")
             out.append(f"{drawn:<{room}}", "$accent")
             out.append(f" {bar.text:>{text_width}}\n")
         return out.content()
 
 
-class Columns(Static):
+class Columns(Chart):
     """Vertical columns (months), `height` rows tall, with the top value as the scale and each
     column's label and value below it."""
 
-    DEFAULT_CSS = "Columns { height: auto; }"
+    DEFAULT_CSS = "Columns { height: auto; } Columns:focus { background: $boost; }"
 
     def __init__(self, *, height: int = 6, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.bars: list[Bar] = []
-        self.chart_title = ""
         self.rows = height
-
-    def show(self, title: str, bars: list[Bar]) -> None:
-        """Draw `bars` (left to right) under `title`."""
-        self.chart_title, self.bars = title, list(bars)
-        self.refresh(layout=True)
 
     def render(self) -> Content:
         """The columns at the current width (each at least 4 cells, at most 8)."""
@@ -173,6 +211,60 @@ class Columns(Static):
                 glyph = "█" if filled >= 8 else (_RISE[int(filled)] if filled > 0 else " ")
                 out.append(f"{glyph * (cell - 1):<{cell}}", "$accent")
             out.append("\n")
-        out.append("        " + "".join(f"{safe_text(b.label)[: cell - 1]:<{cell}}" for b in self.bars) + "\n", "$text-muted")
+        out.append("        ")
+        for index, bar in enumerate(self.bars):
+            out.append(f"{safe_text(bar.label)[: cell - 1]:<{cell - 1}}", self.label_style(index) or "$text-muted")
+            out.append(" ")
+        out.append("\n")
         out.append("        " + "".join(f"{b.text[: cell - 1]:<{cell}}" for b in self.bars))
+        return out.content()
+
+
+_SWATCHES = (
+    ("█", "$primary"), ("▓", "$secondary"), ("█", "$warning"), ("▒", "$success"),
+    ("█", "$error"), ("░", "$accent"), ("▓", "$foreground 60%"), ("▒", "$primary"),
+)  # fmt: skip
+"""Colour and fill of each share in turn: neighbours differ in both, so the bar still reads on a
+terminal with few colours (or none)."""
+
+
+def split_cells(shares: list[float], room: int) -> list[int]:
+    """Cells of a `room`-wide bar for each share (percent), by largest remainder so they fill it."""
+    total = sum(max(0.0, s) for s in shares)
+    if total <= 0 or room <= 0:
+        return [0] * len(shares)
+    exact = [max(0.0, s) / total * room for s in shares]
+    cells = [int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: exact[i] - cells[i], reverse=True)
+    for i in by_remainder[: room - sum(cells)]:
+        cells[i] += 1
+    return cells
+
+
+class ShareBar(Chart):
+    """A 100% stacked bar, one segment per group, with a legend under it (swatch, label, share,
+    value): the terminal's stand-in for a pie chart, legible at any width. The cursor walks the
+    legend. Bar values are the groups' shares in percent."""
+
+    DEFAULT_CSS = "ShareBar { height: auto; } ShareBar:focus { background: $boost; }"
+
+    def render(self) -> Content:
+        """The bar across the width, then the legend."""
+        out = _Out(self.chart_title)
+        if not self.bars:
+            out.append("  nothing to show for these filters\n", "$text-muted")
+            return out.content()
+        width = max(20, self.size.width or 80)
+        cells = split_cells([b.value for b in self.bars], width - 2)
+        for index, count in enumerate(cells):
+            glyph, colour = _SWATCHES[index % len(_SWATCHES)]
+            out.append(glyph * count, colour)
+        out.append("\n")
+        label_width = min(24, max(len(safe_text(b.label)) for b in self.bars))
+        for index, bar in enumerate(self.bars):
+            glyph, colour = _SWATCHES[index % len(_SWATCHES)]
+            out.append(glyph * 2, colour)
+            out.append(" ")
+            out.append(f"{safe_text(bar.label)[:label_width]:<{label_width}}", self.label_style(index))
+            out.append(f" {bar.value:5.1f}%  {bar.text}\n")
         return out.content()
