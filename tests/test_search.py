@@ -13,14 +13,14 @@ from textual.pilot import Pilot
 
 from crm_tui.app import CrmApp
 from crm_tui.cli import main
-from crm_tui.models import WorkspaceSetting, database
-from crm_tui.services import demo, records, schema, search_index
+from crm_tui.models import Deal, StageChange, WorkspaceSetting, database
+from crm_tui.services import deals, demo, records, schema, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.migrations import CURRENT_VERSION
 from crm_tui.services.search import SearchHit, excerpt_of, search
 from crm_tui.services.workspace import Workspace
 from tests.board_fixtures import HOSTILE, settle
-from tests.helpers import make_deal
+from tests.helpers import make_deal, stage_named
 
 SIZE = (120, 35)
 
@@ -198,6 +198,10 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     acme, jane = acme_and_jane(ctx)
     deal = make_deal(ctx, "Renewal", company_id=acme, contact_id=jane).id
     records.create(ctx, "note", {"body": "Call back", "deal_id": deal})
+    for stage in ("Proposal Sent", "Negotiation"):  # stays with an end, which v8 fills in again
+        deals.move_deal(ctx, deal, stage_named(stage), from_stage_id=Deal.get_by_id(deal).stage_id)
+    stays = list(StageChange.select(StageChange.id, StageChange.left_at).order_by(StageChange.id).tuples())
+    assert [left is None for _, left in stays] == [False, False, True]
     created, made = _search_schema(), docs()
     # Back to v4: the index did not exist yet.
     for statement in (
@@ -206,11 +210,12 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
         else ("DROP TABLE search_fts", "DROP TABLE search_doc")  # the triggers go with their table
     ):
         database.execute_sql(statement)
-    # The indexes of v6 and v7, which the upgrade makes again.
+    # The indexes of v6 and v7 and the column of v8, which the upgrade makes again.
     for index in ("deal_title", "lead_last_name_first_name", "deal_created_months", "deal_closed_months",
-                  "stage_change_to_stage_id_at_deal_id"):  # fmt: skip
+                  "stage_change_to_stage_id_at_deal_id_left_at"):  # fmt: skip
         database.execute_sql(f"DROP INDEX {index}")
     database.execute_sql('CREATE INDEX stage_change_to_stage_id_at ON stage_change ("to_stage_id", "at")')
+    database.execute_sql("ALTER TABLE stage_change DROP COLUMN left_at")
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)
@@ -220,6 +225,7 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     assert docs() == made
     assert found("jan do") == [("contact", jane), ("deal", deal)]  # the deal's contact is Jane Doe
     check_fts()
+    assert list(StageChange.select(StageChange.id, StageChange.left_at).order_by(StageChange.id).tuples()) == stays
 
 
 def test_the_index_tables_are_the_workspace_s_own(workspace: Workspace) -> None:

@@ -102,7 +102,10 @@ class StageChange(BaseModel):
     to_stage = ForeignKeyField(Stage, on_delete="RESTRICT")
     at = DateTimeField(default=clock.now)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    left_at = DateTimeField(null=True)
+    """When the deal left the stage this change entered (its next change's `at`); NULL while it is
+    still there. Written with the next change (services/stage_history.py)."""
 
     class Meta:
-        # (to_stage, at, deal): stage durations find each stay's deal without reading the row.
-        indexes = ((("deal", "at"), False), (("to_stage", "at", "deal"), False))
+        # (to_stage, at, deal, left_at): stage durations read each stay from the index alone.
+        indexes = ((("deal", "at"), False), (("to_stage", "at", "deal", "left_at"), False))

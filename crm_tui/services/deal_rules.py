@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_tui.models import Stage, StageChange
+from crm_tui.models import Stage
+from crm_tui.services import stage_history
 from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.unit import Txn
 from crm_tui.services.workspace_settings import currency
@@ -31,6 +32,4 @@ def before_insert(tx: Txn, values: dict[str, Any]) -> dict[str, Any]:
 
 def after_insert(tx: Txn, deal_id: int, values: dict[str, Any]) -> None:
     """Open the deal's stage history with its first stage."""
-    StageChange.insert(
-        deal=deal_id, from_stage=None, to_stage=values["stage_id"], at=tx.now, user=tx.ctx.user_id
-    ).execute()
+    stage_history.enter_one(deal_id, None, values["stage_id"], tx.now, tx.ctx.user_id)

@@ -7,9 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from crm_tui.events import DealStageChanged, RecordUpdated
-from crm_tui.models import Deal, Stage, StageChange
+from crm_tui.models import Deal, Stage
 from crm_tui.schemas.fields import SafeStr
-from crm_tui.services import records
+from crm_tui.services import records, stage_history
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ConflictError, NotFound, ValidationFailed
 from crm_tui.services.lookups import company_named
@@ -38,8 +38,9 @@ def move_deal(
     event-log row, and publishes DealStageChanged once after commit. A lost stage needs a reason.
     A deal that someone else has moved meanwhile raises ConflictError and nothing changes.
 
-    `restore_times` (stage entered, closed) is for undo: the move is recorded like any other, but
-    the deal gets back the times it had, so "days in stage" does not restart.
+    `restore_times` (stage entered, closed) is for undo: the deal gets back the times it had, so
+    "days in stage" does not restart, and the move it undoes leaves the stage history (see
+    stage_history.take_back); the undo itself is in the event log like any move.
     """
     with write(ctx) as tx:
         deal = Deal.get_or_none(Deal.id == deal_id, Deal.deleted_at.is_null())
@@ -76,9 +77,11 @@ def move_deal(
         )
         if updated != 1:
             raise _moved_meanwhile(Deal.get_by_id(deal_id), from_stage_id, to_stage_id)
-        change_id = StageChange.insert(
-            deal=deal_id, from_stage=from_stage_id, to_stage=target.id, at=tx.now, user=ctx.user_id
-        ).execute()
+        # An undo takes the move it undoes out of the stage history (the event log keeps both), so
+        # the stay before it runs on unbroken, as the restored `stage_entered_at` says.
+        change_id = stage_history.take_back(deal_id, target.id, from_stage_id) if restore_times is not None else None
+        if change_id is None:
+            change_id = stage_history.enter_one(deal_id, from_stage_id, target.id, tx.now, ctx.user_id)
         event_id = tx.log("deal.stage_changed", "deal", deal_id, field="stage_id", old=from_stage_id, new=target.id)
         side_changes = {}
         if deal.lost_reason != reason:

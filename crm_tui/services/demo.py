@@ -305,8 +305,9 @@ class _Generator:
             )  # fmt: skip
             self._event(created, owner, "record.created", "deal", deal_id, new={"title": rows[-1][1], "amount": amount})
             previous = None
-            for step_stage, at in history:
-                changes.append((deal_id, previous, step_stage.id, at, owner))
+            for index, (step_stage, at) in enumerate(history):
+                left_at = history[index + 1][1] if index + 1 < len(history) else None
+                changes.append((deal_id, previous, step_stage.id, at, owner, left_at))
                 if previous is not None:
                     self._event(at, owner, "deal.stage_changed", "deal", deal_id, field="stage_id", old=previous, new=step_stage.id)
                 previous = step_stage.id
@@ -317,7 +318,8 @@ class _Generator:
                   Deal.currency, Deal.probability, Deal.confidence, Deal.expected_close, Deal.source, Deal.lost_reason,
                   Deal.owner, Deal.stage_entered_at, Deal.closed_at, Deal.created_at, Deal.updated_at, Deal.version]  # fmt: skip
         self._insert(Deal, fields, rows, "deals")
-        self._insert(StageChange, [StageChange.deal, StageChange.from_stage, StageChange.to_stage, StageChange.at, StageChange.user], changes, "stage history")
+        history_fields = [StageChange.deal, StageChange.from_stage, StageChange.to_stage, StageChange.at, StageChange.user, StageChange.left_at]
+        self._insert(StageChange, history_fields, changes, "stage history")
         self._insert(DealTag, [DealTag.tag, DealTag.deal], tag_rows, "deal tags")
         return made
 

@@ -234,8 +234,24 @@ def _to_v7(migrator: SchemaMigrator) -> None:
     )
 
 
+def _to_v8(migrator: SchemaMigrator) -> None:
+    """v8: each stage stay's end (stage_change.left_at, the deal's next change), filled from the
+    history, so stage durations read stays from one index instead of looking up each next change."""
+    migrate(
+        migrator.add_column("stage_change", "left_at", DateTimeField(null=True)),
+        migrator.drop_index("stage_change", "stage_change_to_stage_id_at_deal_id"),
+    )
+    migrator.database.execute_sql(
+        "UPDATE stage_change SET left_at = (SELECT later.at FROM stage_change AS later"
+        " WHERE later.deal_id = stage_change.deal_id"
+        " AND (later.at > stage_change.at OR (later.at = stage_change.at AND later.id > stage_change.id))"
+        " ORDER BY later.at, later.id LIMIT 1)"
+    )
+    migrate(migrator.add_index("stage_change", ("to_stage_id", "at", "deal_id", "left_at")))
+
+
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {
-    2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7,
+    2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7, 8: _to_v8,
 }  # fmt: skip
 """Version number -> the step that brings the previous version to it."""
 

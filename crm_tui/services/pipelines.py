@@ -9,7 +9,7 @@ from peewee import fn
 
 from crm_tui.events import DealStageChanged
 from crm_tui.models import Deal, Event, Pipeline, Stage, StageChange
-from crm_tui.services import records
+from crm_tui.services import records, stage_history
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import Snapshot
@@ -142,10 +142,7 @@ def move_all_deals(ctx: Context, from_stage_id: int, to_stage_id: int, *, lost_r
                 stage=target.id, pipeline=target.pipeline_id, stage_entered_at=tx.now, closed_at=closed_at,
                 lost_reason=reason, updated_at=tx.now, version=Deal.version + 1,
             ).where(Deal.id.in_(chunk)).execute()  # fmt: skip
-            StageChange.insert_many(
-                [(deal_id, from_stage_id, target.id, tx.now, ctx.user_id) for deal_id in chunk],
-                fields=[StageChange.deal, StageChange.from_stage, StageChange.to_stage, StageChange.at, StageChange.user],
-            ).execute()
+            stage_history.enter(chunk, from_stage_id, target.id, tx.now, ctx.user_id)
             Event.insert_many(
                 [(tx.now, ctx.user_id, "deal.stage_changed", "deal", deal_id, "stage_id", old, new, tx.token) for deal_id in chunk],
                 fields=[Event.at, Event.user, Event.kind, Event.entity, Event.record_id, Event.field, Event.old, Event.new, Event.txn],

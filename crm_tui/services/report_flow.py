@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import JOIN, SQL, Case, Select, Tuple, fn
+from peewee import JOIN, SQL, Case, Select, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, Stage, StageChange, database
@@ -118,25 +118,17 @@ def stage_durations(pipeline_id: int, f: ReportFilter, *, now: datetime | None =
     the filter's period (deals matching its owner and tag, wherever they are now).
 
     A stay runs from a StageChange into the stage to the deal's next StageChange (in time, then id
-    order). A deal still in the stage counts up to `now` (default: the clock), so a stage where deals
+    order), whose time the row keeps as `left_at`. A deal still in the stage counts up to `now` (default: the clock), so a stage where deals
     get stuck shows it at once rather than only when they leave; `ongoing` says how many such stays
     are in the figures. Won, lost and closed stages have no duration. Durations are whole seconds;
     the median of an even count is the mean of the middle two.
     """
     now_epoch = epoch(now or clock.now())
-    # The stays begun in the period, found from the open stages by the (to_stage, at) index; each
-    # one ends at the deal's next change (the next row by time, then id, in any pipeline), looked up
-    # by the (deal, at) index. A window (LEAD) over the whole history would read all of it.
-    later = StageChange.alias("later")
-    left_at = (
-        later.select(later.at)
-        .where(later.deal == StageChange.deal, Tuple(later.at, later.id) > Tuple(StageChange.at, StageChange.id))
-        .order_by(later.at, later.id)
-        .limit(1)
-    )
+    # The stays begun in the period, read from the open stages by the (to_stage, at, deal, left_at)
+    # index; each stay's end (`left_at`, the deal's next change) is kept on its row.
     history = narrow(
         Stage.select(
-            Stage.id.alias("stage_id"), seconds(StageChange.at).alias("entered"), seconds(left_at).alias("left_at")
+            Stage.id.alias("stage_id"), seconds(StageChange.at).alias("entered"), seconds(StageChange.left_at).alias("left_at")
         )
         .join(StageChange, JOIN.CROSS)
         .join_from(StageChange, Deal, on=(StageChange.deal == Deal.id))
