@@ -75,7 +75,7 @@ class Deal(SoftDeleteModel):
 
 
 # The board pages a column by (stage, stage_entered_at, id) and sums a pipeline's columns from a
-# covering index, both over live deals only.
+# covering index (with the expected close date, for the forecast), both over live deals only.
 Deal.add_index(
     Deal.index(Deal.stage, Deal.stage_entered_at, Deal.id, name="deal_board_page").where(
         SQL("deleted_at IS NULL")
@@ -83,14 +83,17 @@ Deal.add_index(
 )
 Deal.add_index(
     Deal.index(
-        Deal.pipeline, Deal.stage, Deal.currency, Deal.amount, Deal.probability, name="deal_board_totals"
+        Deal.pipeline, Deal.stage, Deal.currency, Deal.amount, Deal.probability, Deal.expected_close,
+        name="deal_board_totals",
     ).where(SQL("deleted_at IS NULL"))
 )
-# The dashboard's months: deals created and closed per month, per currency, read from the index
-# alone. Not partial: its queries keep SQLite off the board's partial indexes (see report_sql).
+# The dashboard's months and period cards: deals created and closed per month, per currency (and
+# the sales cycle, created to closed), read from the index alone. Not partial: its queries keep SQLite off the board's partial indexes (see report_sql).
 Deal.add_index(Deal.index(Deal.created_at, Deal.currency, Deal.amount, Deal.deleted_at, name="deal_created_months"))
 Deal.add_index(
-    Deal.index(Deal.closed_at, Deal.stage, Deal.currency, Deal.amount, Deal.deleted_at, name="deal_closed_months")
+    Deal.index(
+        Deal.closed_at, Deal.stage, Deal.currency, Deal.amount, Deal.deleted_at, Deal.created_at, name="deal_closed_months"
+    )
 )
 
 

@@ -26,7 +26,6 @@ from crm_tui.services.report_sql import (
     narrow,
     open_deals,
     seconds,
-    sum_if,
     weighted_sum,
 )
 
@@ -132,60 +131,55 @@ def open_pipeline(f: ReportFilter) -> tuple[int, Money, Money]:
 
 
 def period_figures(f: ReportFilter) -> PeriodFigures:
-    """Deals won, lost and created in the filter's period, in one pass grouped by currency.
+    """Deals won, lost and created in the filter's period, by currency.
 
     Won and lost are decided by the stage a deal is in now and its `closed_at`: a deal lost and
-    later reopened has no `closed_at`, so it counts nowhere until it closes again.
+    later reopened has no `closed_at`, so it counts nowhere until it closes again. Two range reads,
+    each on its own covering index (deal_created_months, deal_closed_months), so the work grows with
+    the period's deals, not with the table.
     """
-    closed = between(Deal.closed_at, f.start, f.end)
-    won, lost = closed & (Stage.kind == "won"), closed & (Stage.kind == "lost")
-    created = between(Deal.created_at, f.start, f.end)
-    won_n, won_sum = sum_if(won), sum_if(won, Deal.amount)
-    query = narrow(
+    created = narrow(
+        Deal.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(between(Deal.created_at, f.start, f.end)),
+        f,
+    ).group_by(Deal.currency)
+    closed = narrow(
         Deal.select(
-            Deal.currency,
-            won_n,
-            won_sum,
-            sum_if(lost),
-            sum_if(lost, Deal.amount),
-            sum_if(created),
-            sum_if(created, Deal.amount),
-            sum_if(won, seconds(Deal.closed_at) - seconds(Deal.created_at)),
-            won_sum.cast("BIGINT") / fn.NULLIF(won_n, 0),
+            Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), fn.SUM(seconds(Deal.closed_at) - seconds(Deal.created_at))
         )
         .join(Stage, on=(Deal.stage == Stage.id))
-        .where(closed | created),
+        .where(between(Deal.closed_at, f.start, f.end), Stage.kind.in_(["won", "lost"])),
         f,
-        scan=True,  # no index on created_at / closed_at: every deal is read (see the bench)
-    ).group_by(Deal.currency)
-    totals = {"won": 0, "lost": 0, "new": 0, "cycle": 0}
-    values: dict[str, Money] = {"won": {}, "lost": {}, "new": {}, "avg": {}}
+    ).group_by(Stage.kind, Deal.currency)
+    new_count, new_value = 0, {}
+    for code, n, amount in created.tuples():
+        new_count += as_int(n)
+        new_value[code] = as_int(amount)
+    counts = {"won": 0, "lost": 0}
+    values: dict[str, Money] = {"won": {}, "lost": {}}
+    won_counts: dict[str, int] = {}
+    cycle = 0
+    for kind, code, n, amount, secs in closed.tuples():
+        counts[kind] += as_int(n)
+        values[kind][code] = as_int(amount)
+        if kind == "won":
+            cycle += as_int(secs)
+            won_counts[code] = as_int(n)
+    won, lost = values["won"], values["lost"]
     rates: dict[str, float | None] = {}
-    for code, won_count, won_value, lost_count, lost_value, new_count, new_value, cycle, average in query.tuples():
-        totals["won"] += as_int(won_count)
-        totals["lost"] += as_int(lost_count)
-        totals["new"] += as_int(new_count)
-        totals["cycle"] += as_int(cycle)
-        if won_count or lost_count:
-            closed_value = as_int(won_value) + as_int(lost_value)
-            rates[code] = 100 * as_int(won_value) / closed_value if closed_value else None
-        if won_count:
-            values["won"][code], values["avg"][code] = as_int(won_value), as_int(average)
-        if lost_count:
-            values["lost"][code] = as_int(lost_value)
-        if new_count:
-            values["new"][code] = as_int(new_value)
-    decided = totals["won"] + totals["lost"]
+    for code in {*won, *lost}:
+        decided = won.get(code, 0) + lost.get(code, 0)
+        rates[code] = 100 * won.get(code, 0) / decided if decided else None
+    decided = counts["won"] + counts["lost"]
     return PeriodFigures(
-        won_count=totals["won"],
-        won_value=dict(sorted(values["won"].items())),
-        lost_count=totals["lost"],
-        lost_value=dict(sorted(values["lost"].items())),
-        new_count=totals["new"],
-        new_value=dict(sorted(values["new"].items())),
-        avg_won=dict(sorted(values["avg"].items())),
-        cycle_days=days(totals["cycle"], totals["won"]),
-        win_rate_count=100 * totals["won"] / decided if decided else None,
+        won_count=counts["won"],
+        won_value=dict(sorted(won.items())),
+        lost_count=counts["lost"],
+        lost_value=dict(sorted(lost.items())),
+        new_count=new_count,
+        new_value=dict(sorted(new_value.items())),
+        avg_won={code: won[code] // won_counts[code] for code in sorted(won) if won_counts.get(code)},
+        cycle_days=days(cycle, counts["won"]),
+        win_rate_count=100 * counts["won"] / decided if decided else None,
         win_rate_value=dict(sorted(rates.items())),
     )
 

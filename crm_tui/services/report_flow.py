@@ -78,7 +78,7 @@ def funnel(pipeline_id: int, f: ReportFilter) -> list[FunnelStep]:
             ),
             f,
             pipeline=False,
-            scan=True,  # no index on created_at: every deal is read
+            scan=False,
         )
         .group_by(Deal.id)
         .alias("reach")

@@ -69,14 +69,14 @@ def monthly(f: ReportFilter, months: int = 12) -> list[MonthFigures]:
             between(Deal.created_at, first, after)
         ),
         f,
-        scan=True,
+        scan=False,
     ).group_by(month_key(Deal.created_at), Deal.currency)
     closed = narrow(
         Deal.select(month_key(Deal.closed_at), Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
         .join(Stage, on=(Deal.stage == Stage.id))
         .where(between(Deal.closed_at, first, after), Stage.kind.in_(["won", "lost"])),
         f,
-        scan=True,
+        scan=False,
     ).group_by(month_key(Deal.closed_at), Stage.kind, Deal.currency)
     for key, code, n, amount in created.tuples():
         counts[key]["created"] += n
