@@ -65,6 +65,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     """The weighted pipeline at a glance."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "app.focus_next", "Charts", id="dashboard.next_chart"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("p", "pick_pipeline", "Pipeline", id="dashboard.pipeline"),
         Binding("o", "pick_owner", "Owner", id="dashboard.owner"),
@@ -192,8 +193,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
 
     def _draw_cards(self, cards: reports.StatCards, changes: reports.CardChanges) -> None:
         for card_id, (big, scale, foot, change, good_up) in card_values(cards, changes, self.currency).items():
-            amount = change.amount if change is not None else None
-            self.query_one(f"#card-{card_id}", StatCard).show(big, foot, amount, scale=scale, good_when_up=good_up)
+            amount, unit = (change.amount, change.unit) if change is not None else (None, "%")
+            self.query_one(f"#card-{card_id}", StatCard).show(big, foot, amount, scale=scale, good_when_up=good_up, unit=unit)
 
     def _draw(self, board: reports.Dashboard) -> None:
         self._draw_cards(board.cards, board.changes)
@@ -256,7 +257,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             return
         what, key = message.bar.key
         title = message.chart.chart_title.split(" (")[0]
-        self.app.push_screen(DrillScreen(f"{title}: {message.bar.label}", self.board.filter, what, key))
+        label = key if what in ("created", "won", "lost") else message.bar.label  # the month with its year
+        self.app.push_screen(DrillScreen(f"{title}: {label}", self.board.filter, what, key))
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:

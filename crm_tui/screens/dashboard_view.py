@@ -13,7 +13,7 @@ from crm_tui.widgets.charts import Bar, compact, scaled
 
 CARDS = (
     ("open", "Open pipeline"), ("weighted", "Weighted pipeline"), ("won", "Won"), ("lost", "Lost"),
-    ("win_rate", "Win rate (count)"), ("avg_won", "Average deal won"), ("cycle", "Sales cycle (days)"),
+    ("win_rate", "Win rate"), ("avg_won", "Average deal won"), ("cycle", "Sales cycle (days)"),
     ("new", "New pipeline"), ("open_count", "Open deals"), ("overdue", "Overdue tasks"),
 )  # fmt: skip
 """(id, title) of every stat card, in reading order."""
@@ -55,7 +55,7 @@ def card_values(
         "won": money(cards.won_value, f"{cards.won_count} deals", changes.won_value.get(currency)),
         "lost": money(cards.lost_value, f"{cards.lost_count} deals", changes.lost_value.get(currency), False),
         "win_rate": (f"{rate:.0f}" if rate is not None else "-", "%",
-                     f"by value {value_rate:.0f}%" if value_rate is not None else "", changes.win_rate_count, True),
+                     f"count; by value {value_rate:.0f}%" if value_rate is not None else "by count", changes.win_rate_count, True),
         "avg_won": money(cards.avg_won, "per deal", changes.avg_won.get(currency)),
         "cycle": (f"{cards.cycle_days:.0f}" if cards.cycle_days is not None else "-", "days", "created to won",
                   changes.cycle_days, False),
@@ -103,11 +103,14 @@ def share_bars(board: Dashboard, currency: str) -> list[Bar]:
 def group_share_bars(rows: list, currency: str, by: str, limit: int = 7) -> list[Bar]:
     """Share of the open value per tag or source. Sources split the pipeline, so the groups past
     `limit` are summed into one "other" bar and the shares add up to 100; tags overlap (a deal with
-    two tags counts under both), so they are the `limit` largest alone."""
-    bars = [
-        Bar(row.label, row.share.get(currency, 0.0), f"{compact(major(row.value.get(currency, 0), currency))} · {row.count} deals", (by, row.key))
-        for row in rows[:limit]
-    ]
+    two tags counts under both), so they are the `limit` largest alone, each with its percent."""
+    if by == "source" and len(rows) == limit + 1:
+        limit += 1  # one group alone is shown by name, not as "1 other"
+    bars = []
+    for row in rows[:limit]:
+        share = row.share.get(currency, 0.0)
+        text = f"{compact(major(row.value.get(currency, 0), currency))} · {row.count} deals"
+        bars.append(Bar(row.label, share, f"{share:.0f}% · {text}" if by == "tag" else text, (by, row.key)))
     rest = rows[limit:]
     if rest and by == "source":
         share = sum(row.share.get(currency, 0.0) for row in rest)

@@ -138,11 +138,18 @@ class StatCard(Widget):
         yield Static("", classes="card-foot")
 
     def show(
-        self, big: str, foot: Content | str, change: float | None, *, scale: str = "", good_when_up: bool = True
+        self,
+        big: str,
+        foot: Content | str,
+        change: float | None,
+        *,
+        scale: str = "",
+        good_when_up: bool = True,
+        unit: str = "%",
     ) -> None:
         """Put a value on the card: `big` in Digits (digits . $ £ € only) with its scale letter beside
         it ("million"), a foot line, and by the title ▲/▼ the percentage change (green when it is
-        good news)."""
+        good news); `unit` "pts" for a change of a percentage in points."""
         allowed = set("0123456789+-.$£€:()")
         self.query_one(Digits).update("".join(ch for ch in big if ch in allowed) or "0")
         self.query_one(".card-scale", Static).update(scale)
@@ -150,7 +157,8 @@ class StatCard(Widget):
         if change is not None:
             good = (change >= 0) == good_when_up
             style = "$text-success" if good else "$text-error"
-            arrow = Content.styled(f" {'▲' if change >= 0 else '▼'}{abs(change):.0f}%", style)
+            amount = f"{abs(change):.0f}%" if unit == "%" else f"{abs(change):.0f} {unit}"
+            arrow = Content.styled(f" {'▲' if change >= 0 else '▼'}{amount}", style)
         self.query_one(".card-title", Static).update(Content.assemble(self.card_title, arrow))
         self.query_one(".card-foot", Static).update(foot)
 
