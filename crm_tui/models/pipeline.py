@@ -75,7 +75,7 @@ class Deal(SoftDeleteModel):
 
 
 # The board pages a column by (stage, stage_entered_at, id) and sums a pipeline's columns from a
-# covering index (with the expected close date, for the forecast), both over live deals only.
+# covering index (with the expected close date and source, for the forecast and shares), both over live deals only.
 Deal.add_index(
     Deal.index(Deal.stage, Deal.stage_entered_at, Deal.id, name="deal_board_page").where(
         SQL("deleted_at IS NULL")
@@ -83,7 +83,7 @@ Deal.add_index(
 )
 Deal.add_index(
     Deal.index(
-        Deal.pipeline, Deal.stage, Deal.currency, Deal.amount, Deal.probability, Deal.expected_close,
+        Deal.pipeline, Deal.stage, Deal.currency, Deal.amount, Deal.probability, Deal.expected_close, Deal.source,
         name="deal_board_totals",
     ).where(SQL("deleted_at IS NULL"))
 )

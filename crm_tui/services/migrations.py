@@ -237,15 +237,15 @@ def _to_v7(migrator: SchemaMigrator) -> None:
 def _to_v8(migrator: SchemaMigrator) -> None:
     """v8: each stage stay's end (stage_change.left_at, the deal's next change), filled from the
     history, so stage durations read stays from one index instead of looking up each next change;
-    the board totals index also covers the expected close date (the forecast) and the closed-months
-    index the creation time (the sales cycle)."""
+    the board totals index also covers the expected close date and source (the forecast, the share
+    by source) and the closed-months index the creation time (the sales cycle)."""
     migrate(
         migrator.add_column("stage_change", "left_at", DateTimeField(null=True)),
         migrator.drop_index("stage_change", "stage_change_to_stage_id_at_deal_id"),
         migrator.drop_index("deal", "deal_board_totals"),
         migrator.add_index(
             "deal",
-            ("pipeline_id", "stage_id", "currency", "amount", "probability", "expected_close"),
+            ("pipeline_id", "stage_id", "currency", "amount", "probability", "expected_close", "source"),
             where=SQL("deleted_at IS NULL"),
             name="deal_board_totals",
         ),

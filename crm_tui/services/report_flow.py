@@ -217,32 +217,6 @@ def stuck(
     """The `per_stage` live deals longest in each open stage of `pipeline_id` (by the board's
     `stage_entered_at`, oldest first), every open stage present; `f` may narrow by owner and tag."""
     now_epoch = epoch(now or clock.now())
-    # Ranked on the board's (stage, stage_entered_at, id) index alone; only the deals kept are
-    # then read for their title.
-    order = fn.ROW_NUMBER().over(partition_by=[Deal.stage], order_by=[Deal.stage_entered_at, Deal.id])
-    ranked = narrow(
-        Stage.select(Deal.id.alias("deal_id"), Stage.id.alias("stage_id"), order.alias("rn"))
-        .join(Deal, JOIN.CROSS)
-        .where(Deal.stage == Stage.id, Stage.pipeline == pipeline_id, Stage.kind == "open"),
-        f,
-        pipeline=False,
-    ).alias("ranked")
-    query = (
-        Select(
-            [ranked],
-            [
-                Deal.id,
-                Deal.title,
-                ranked.c.stage_id,
-                Deal.stage_entered_at,
-                (param(now_epoch) - seconds(Deal.stage_entered_at)) / DAY,
-            ],
-        )
-        .join(Deal, on=(Deal.id == ranked.c.deal_id))
-        .where(ranked.c.rn <= per_stage)
-        .order_by(ranked.c.stage_id, ranked.c.rn)
-        .bind(database)
-    )
     found: dict[int, list[StuckDeal]] = {
         stage_id: []
         for (stage_id,) in Stage.select(Stage.id)
@@ -250,7 +224,17 @@ def stuck(
         .order_by(Stage.position, Stage.id)
         .tuples()
     }
-    for deal_id, title, stage_id, entered_at, days in query.tuples():
-        entered = Deal.stage_entered_at.python_value(entered_at)
-        found.setdefault(stage_id, []).append(StuckDeal(deal_id, title, stage_id, entered, as_int(days)))
+    # One short query per open stage, each reading the first rows of the board's (stage,
+    # stage_entered_at, id) index and stopping there: a ranking over every open deal read them all.
+    for stage_id, deals in found.items():
+        query = narrow(
+            Deal.select(Deal.id, Deal.title, Deal.stage_entered_at, (param(now_epoch) - seconds(Deal.stage_entered_at)) / DAY)
+            .where(Deal.stage == stage_id)
+            .order_by(Deal.stage_entered_at, Deal.id)
+            .limit(per_stage),
+            f,
+            pipeline=False,
+        )
+        for deal_id, title, entered_at, days in query.tuples():
+            deals.append(StuckDeal(deal_id, title, stage_id, Deal.stage_entered_at.python_value(entered_at), as_int(days)))
     return found
