@@ -108,3 +108,17 @@ def app(sqlite_workspace: Workspace, ids: dict[str, int]) -> Iterator[CrmApp]:
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, 0)
 """A fixed moment for tests whose output shows or orders by time."""
+
+
+@pytest.fixture
+def demo_app(sqlite_workspace: Workspace) -> Iterator[CrmApp]:
+    """The app on the demo workspace (seed 2026) with the clock frozen at FROZEN_NOW: the data the
+    snapshot and dashboard tests draw."""
+    from crm_tui.services import demo
+    from tests.board_fixtures import make_app  # it imports this module: read when first used
+
+    demo.generate(sqlite_workspace.ctx, demo.DemoSizes(), seed=2026, now=FROZEN_NOW)
+    clock.freeze(FROZEN_NOW)
+    crm = make_app(sqlite_workspace.ctx)
+    yield crm
+    crm.session.close()

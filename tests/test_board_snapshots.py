@@ -10,21 +10,9 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
-from crm_tui import clock
 from crm_tui.app import CrmApp
-from crm_tui.services import demo
 from crm_tui.services.workspace import Workspace
 from tests.board_fixtures import fill, make_app, settle
-from tests.conftest import FROZEN_NOW
-
-
-@pytest.fixture
-def demo_app(sqlite_workspace: Workspace) -> Iterator[CrmApp]:
-    demo.generate(sqlite_workspace.ctx, demo.DemoSizes(), seed=2026, now=FROZEN_NOW)
-    clock.freeze(FROZEN_NOW)
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
 
 
 @pytest.fixture
@@ -35,11 +23,11 @@ def small_app(sqlite_workspace: Workspace) -> Iterator[CrmApp]:
     crm.session.close()
 
 
-def test_demo_board_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+def test_demo_board_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:
     assert snap_compare(demo_app, terminal_size=(120, 35), run_before=settle)
 
 
-def test_demo_board_at_80_by_24_after_a_move(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+def test_demo_board_at_80_by_24_after_a_move(snap_compare, demo_app: CrmApp) -> None:
     async def move(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("j", "L")
@@ -48,7 +36,7 @@ def test_demo_board_at_80_by_24_after_a_move(snap_compare, demo_app: CrmApp) -> 
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=move)
 
 
-def test_demo_board_folded_and_filtered(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+def test_demo_board_folded_and_filtered(snap_compare, demo_app: CrmApp) -> None:
     async def fold_and_search(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("c", "slash", *"analytics", "enter")
@@ -58,7 +46,7 @@ def test_demo_board_folded_and_filtered(snap_compare, demo_app: CrmApp) -> None:
     assert snap_compare(demo_app, terminal_size=(120, 35), run_before=fold_and_search)
 
 
-def test_lost_reason_question(snap_compare, small_app: CrmApp) -> None:  # noqa: ANN001
+def test_lost_reason_question(snap_compare, small_app: CrmApp) -> None:
     async def ask(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("l", "l", "l", "l", "l", "shift+right")
@@ -67,7 +55,7 @@ def test_lost_reason_question(snap_compare, small_app: CrmApp) -> None:  # noqa:
     assert snap_compare(small_app, terminal_size=(100, 30), run_before=ask)
 
 
-def test_new_deal_form(snap_compare, small_app: CrmApp) -> None:  # noqa: ANN001
+def test_new_deal_form(snap_compare, small_app: CrmApp) -> None:
     async def open_form(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("n", *"Globex expansion", "tab", *"glo")

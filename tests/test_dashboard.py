@@ -4,32 +4,18 @@ demo data with a frozen clock. Update the pictures with `--snapshot-update`, the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Digits, OptionList
 
-from crm_tui import clock
 from crm_tui.app import CrmApp
 from crm_tui.screens.dashboard import PREFERENCE, DashboardScreen
 from crm_tui.screens.dashboard_view import big_money
 from crm_tui.screens.record_screen import RecordScreen
-from crm_tui.services import demo, preferences, reports
+from crm_tui.services import preferences, reports
 from crm_tui.services.workspace import Workspace
 from tests.board_fixtures import make_app, settle
 from tests.conftest import FROZEN_NOW
 from tests.helpers import make_deal
-
-
-@pytest.fixture
-def demo_app(sqlite_workspace: Workspace) -> Iterator[CrmApp]:
-    demo.generate(sqlite_workspace.ctx, demo.DemoSizes(), seed=2026, now=FROZEN_NOW)
-    clock.freeze(FROZEN_NOW)
-    crm = make_app(sqlite_workspace.ctx)
-    yield crm
-    crm.session.close()
-    clock.freeze(None)
 
 
 async def _open(pilot: Pilot) -> None:
@@ -42,11 +28,11 @@ def _digits(app: CrmApp, card: str) -> str:
     return app.screen.query_one(f"#card-{card} Digits", Digits).value
 
 
-def test_dashboard_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+def test_dashboard_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:
     assert snap_compare(demo_app, terminal_size=(120, 35), run_before=_open)
 
 
-def test_dashboard_at_80_by_24(snap_compare, demo_app: CrmApp) -> None:  # noqa: ANN001
+def test_dashboard_at_80_by_24(snap_compare, demo_app: CrmApp) -> None:
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=_open)
 
 

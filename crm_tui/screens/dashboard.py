@@ -157,8 +157,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         )
         self._last_refresh = monotonic()
         self._draw(self.board)
-        by_tag = await session.call(reports.share, f, "tag")
-        by_source = await session.call(reports.share, f, "source")
+        by_tag = await session.call(reports.share, f, "tag", totals=cards.open_value)
+        by_source = await session.call(reports.share, f, "source", totals=cards.open_value)
         self.query_one("#share-tag", HBars).show(
             f"Share of open value by tag (service line; a deal may have several, {self.currency})",
             group_share_bars(by_tag, self.currency, "tag"),

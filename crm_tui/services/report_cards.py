@@ -42,7 +42,7 @@ class PeriodFigures:
     new_count: int = 0
     new_value: Money = field(default_factory=dict)
     avg_won: Money = field(default_factory=dict)
-    """Average won deal per currency (SUM / COUNT in SQL, integer division: rounded down)."""
+    """Average won deal per currency (exact sum // count: rounded down)."""
     cycle_days: float | None = None
     """Average days from creation to close of the deals won in the period; None if none were won."""
     win_rate_count: float | None = None

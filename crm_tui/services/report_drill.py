@@ -84,9 +84,9 @@ def deals_behind(f: ReportFilter, what: str, key: object, *, limit: int = 200, t
         else:
             query, shown_at = query.where(_forecast_bucket(str(key), today)), Deal.expected_close
     query = narrow(query, f)
-    totals = query.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).group_by(Deal.currency)
-    value = {code: as_int(amount) for code, _, amount in sorted(totals.tuples())}
-    total = sum(as_int(n) for _, n, _ in totals.tuples())
+    totals = sorted(query.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).group_by(Deal.currency).tuples())
+    value = {code: as_int(amount) for code, _, amount in totals}
+    total = sum(as_int(n) for _, n, _ in totals)
     rows = (
         query.select(Deal.id, Deal.title, Stage.name, Deal.amount, Deal.currency, User.name, shown_at)
         .join_from(Deal, User, JOIN.LEFT_OUTER, on=(Deal.owner == User.id))

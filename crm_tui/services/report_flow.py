@@ -78,7 +78,6 @@ def funnel(pipeline_id: int, f: ReportFilter) -> list[FunnelStep]:
             ),
             f,
             pipeline=False,
-            scan=False,
         )
         .group_by(Deal.id)
         .alias("reach")

@@ -61,22 +61,20 @@ def monthly(f: ReportFilter, months: int = 12) -> list[MonthFigures]:
         key_of(add_months(first, i)): {"created": {}, "won": {}, "lost": {}} for i in range(months)
     }
     counts = {key: {"created": 0, "won": 0, "lost": 0} for key in rows}
-    # Two scans (no index on created_at or closed_at to seek with), each grouped by month key and
-    # currency. One pass producing both keys per row was slower: SQLite's GROUP BY sorts every row,
-    # and sorting on the combined keys cost more than the second scan (160 ms against 110 ms).
+    # Two range reads, on the created-months and closed-months covering indexes, each grouped by
+    # month key and currency. One pass producing both keys per row was slower: SQLite's GROUP BY
+    # sorts every row, and sorting on the combined keys cost more than the second read.
     created = narrow(
         Deal.select(month_key(Deal.created_at), Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(
             between(Deal.created_at, first, after)
         ),
         f,
-        scan=False,
     ).group_by(month_key(Deal.created_at), Deal.currency)
     closed = narrow(
         Deal.select(month_key(Deal.closed_at), Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
         .join(Stage, on=(Deal.stage == Stage.id))
         .where(between(Deal.closed_at, first, after), Stage.kind.in_(["won", "lost"])),
         f,
-        scan=False,
     ).group_by(month_key(Deal.closed_at), Stage.kind, Deal.currency)
     for key, code, n, amount in created.tuples():
         counts[key]["created"] += n
@@ -165,12 +163,14 @@ SHARE_BY = ("stage", "tag", "source")
 """How `share` can group the open pipeline."""
 
 
-def share(f: ReportFilter, by: str = "stage") -> list[ShareRow]:
+def share(f: ReportFilter, by: str = "stage", *, totals: Money | None = None) -> list[ShareRow]:
     """The open pipeline's value grouped by stage (board order), tag or source (largest groups by
-    count first), with each group's share of the open value per currency."""
+    count first), with each group's share of the open value per currency. `totals`: the open value
+    per currency (StatCards.open_value) when the caller has read it already."""
     if by not in SHARE_BY:
         raise ServiceError(f"cannot group the pipeline by {by!r}; choose one of {', '.join(SHARE_BY)}")
-    _, totals, _ = open_pipeline(f)
+    if totals is None:
+        _, totals, _ = open_pipeline(f)
     groups: list[tuple[int | str | None, str, int, Money]]
     if by == "stage":
         groups = [(row.stage_id, row.name, row.count, row.value) for row in by_stage(f) if row.count]

@@ -75,6 +75,7 @@ class Chart(Static):
         Binding("end", "step(1000000)", "Last", show=False),
         Binding("enter", "pick", "Deals behind it", id="chart.pick"),
     ]
+    DEFAULT_CSS = "Chart { height: auto; } Chart:focus { background: $boost; }"
     can_focus = True
 
     class Picked(Message):
@@ -111,6 +112,30 @@ class Chart(Static):
     def label_style(self, index: int) -> str:
         """The cursor's label is shown reversed while the chart has focus."""
         return "reverse" if self.has_focus and index == self.cursor else ""
+
+    EMPTY = "nothing to show for these filters"
+    """Said under the title when there is nothing to draw."""
+
+    def has_data(self) -> bool:
+        """Whether there is anything to draw."""
+        return bool(self.bars)
+
+    def render(self) -> Content:
+        """The title, then the chart at the current width (or the EMPTY line)."""
+        out = _Out(self.chart_title)
+        if self.has_data():
+            self.draw(out, max(20, self.size.width or 80))
+        else:
+            out.append(f"  {self.EMPTY}\n", "$text-muted")
+        return out.content()
+
+    def draw(self, out: _Out, width: int) -> None:
+        """Append the chart under its title; each kind of chart draws its own."""
+        raise NotImplementedError
+
+    def label_width(self) -> int:
+        """Room for the labels: the longest, at most 24 cells."""
+        return min(24, max(len(safe_text(b.label)) for b in self.bars))
 
 
 class StatCard(Widget):
@@ -166,16 +191,9 @@ class StatCard(Widget):
 class HBars(Chart):
     """Horizontal bars, one per row: label, bar scaled to the widest value, and its text."""
 
-    DEFAULT_CSS = "HBars { height: auto; } HBars:focus { background: $boost; }"
-
-    def render(self) -> Content:
-        """The bars at the current width."""
-        out = _Out(self.chart_title)
-        if not self.bars:
-            out.append("  nothing to show for these filters\n", "$text-muted")
-            return out.content()
-        width = max(20, self.size.width or 80)
-        label_width = min(24, max(len(safe_text(b.label)) for b in self.bars))
+    def draw(self, out: _Out, width: int) -> None:
+        """One row a bar: label, bar, text."""
+        label_width = self.label_width()
         text_width = max(len(b.text) for b in self.bars)
         room = max(4, width - label_width - text_width - 4)
         top = max((b.value for b in self.bars), default=0) or 1
@@ -187,26 +205,24 @@ class HBars(Chart):
             out.append(" ")
             out.append(f"{drawn:<{room}}", "$accent")
             out.append(f" {bar.text:>{text_width}}\n")
-        return out.content()
 
 
 class Columns(Chart):
     """Vertical columns (months), `height` rows tall, with the top value as the scale and each
     column's label and value below it."""
 
-    DEFAULT_CSS = "Columns { height: auto; } Columns:focus { background: $boost; }"
-
     def __init__(self, *, height: int = 6, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows = height
 
-    def render(self) -> Content:
-        """The columns at the current width (each at least 4 cells, at most 8)."""
-        out = _Out(self.chart_title)
-        if not self.bars or not any(b.value for b in self.bars):
-            out.append("  nothing in these months\n", "$text-muted")
-            return out.content()
-        width = max(20, self.size.width or 80)
+    EMPTY = "nothing in these months"
+
+    def has_data(self) -> bool:
+        """Some month has a value."""
+        return any(b.value for b in self.bars)
+
+    def draw(self, out: _Out, width: int) -> None:
+        """The columns (each at least 4 cells, at most 8), the labels and the values."""
         cell = max(4, min(8, (width - 8) // len(self.bars)))
         top = max(b.value for b in self.bars) or 1
         scale = compact(top)
@@ -225,7 +241,6 @@ class Columns(Chart):
             out.append(" ")
         out.append("\n")
         out.append("        " + "".join(f"{b.text[: cell - 1]:<{cell}}" for b in self.bars))
-        return out.content()
 
 
 _SWATCHES = (
@@ -254,25 +269,17 @@ class ShareBar(Chart):
     value): the terminal's stand-in for a pie chart, legible at any width. The cursor walks the
     legend. Bar values are the groups' shares in percent."""
 
-    DEFAULT_CSS = "ShareBar { height: auto; } ShareBar:focus { background: $boost; }"
-
-    def render(self) -> Content:
+    def draw(self, out: _Out, width: int) -> None:
         """The bar across the width, then the legend."""
-        out = _Out(self.chart_title)
-        if not self.bars:
-            out.append("  nothing to show for these filters\n", "$text-muted")
-            return out.content()
-        width = max(20, self.size.width or 80)
         cells = split_cells([b.value for b in self.bars], width - 2)
         for index, count in enumerate(cells):
             glyph, colour = _SWATCHES[index % len(_SWATCHES)]
             out.append(glyph * count, colour)
         out.append("\n")
-        label_width = min(24, max(len(safe_text(b.label)) for b in self.bars))
+        label_width = self.label_width()
         for index, bar in enumerate(self.bars):
             glyph, colour = _SWATCHES[index % len(_SWATCHES)]
             out.append(glyph * 2, colour)
             out.append(" ")
             out.append(f"{safe_text(bar.label)[:label_width]:<{label_width}}", self.label_style(index))
             out.append(f" {bar.value:5.1f}%  {bar.text}\n")
-        return out.content()
