@@ -216,6 +216,12 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
         database.execute_sql(f"DROP INDEX {index}")
     database.execute_sql('CREATE INDEX stage_change_to_stage_id_at ON stage_change ("to_stage_id", "at")')
     database.execute_sql("ALTER TABLE stage_change DROP COLUMN left_at")
+    # And v9's automation columns.
+    for index in ("automation_run_txn", "notification_user_id_key"):
+        database.execute_sql(f"DROP INDEX {index}")
+    for table, column in (("automation_rule", "fires_after"), ("notification", "key"),
+                          *(("automation_run", c) for c in ("trigger", "entity", "record_id", "txn", "depth", "outcomes"))):  # fmt: skip
+        database.execute_sql(f'ALTER TABLE {table} DROP COLUMN "{column}"')
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)

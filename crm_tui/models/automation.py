@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from crm_tui import clock
 from crm_tui.models.base import BaseModel, JSONField, VersionedModel
@@ -20,12 +20,16 @@ class AutomationRule(VersionedModel):
     actions = JSONField(default=list)
     position = IntegerField(default=0)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    fires_after = BigIntegerField(default=0)
+    """The event-log id the rule was last enabled at: it reacts only to later events."""
 
 
 class AutomationRun(BaseModel):
     """One firing of a rule. The unique (rule, key) makes each (rule, event) run at most once.
 
-    `key` is "event:<event id>" for event triggers and an episode key for time-based ones.
+    `key` is "event:<event id>" for event triggers and an episode key for time-based ones. `txn` is
+    the event-log token of the run's own writes, so an event it caused can be traced back to it
+    (chain depth, a rule re-triggering itself); `outcomes` says what each action did.
     """
 
     rule = ForeignKeyField(AutomationRule, backref="runs", on_delete="CASCADE")
@@ -35,6 +39,12 @@ class AutomationRun(BaseModel):
     started_at = DateTimeField(default=clock.now)
     finished_at = DateTimeField(null=True)
     error = TextField(null=True)
+    trigger = CharField(default="")
+    entity = CharField(null=True)
+    record_id = BigIntegerField(null=True)
+    txn = CharField(default="", index=True)
+    depth = IntegerField(default=1)
+    outcomes = JSONField(null=True)
 
     class Meta:
         indexes = ((("rule", "key"), True),)
@@ -51,6 +61,8 @@ class Notification(BaseModel):
     record_id = IntegerField(null=True)
     event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
     read_at = DateTimeField(null=True)
+    key = CharField(null=True)
+    """Set for notifications that must exist once (a task's reminder): unique per user."""
 
     class Meta:
-        indexes = ((("user", "read_at", "id"), False),)
+        indexes = ((("user", "read_at", "id"), False), (("user", "key"), True))

@@ -263,8 +263,26 @@ def _to_v8(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_index("stage_change", ("to_stage_id", "at", "deal_id", "left_at")))
 
 
+def _to_v9(migrator: SchemaMigrator) -> None:
+    """v9: automations: a rule reacts only to events after it was enabled (fires_after), a run
+    records its record, trigger, depth in a chain, its own writes' token and each action's
+    outcome; a notification can carry a key that makes it exist once per user (reminders)."""
+    migrate(
+        migrator.add_column("automation_rule", "fires_after", BigIntegerField(default=0)),
+        migrator.add_column("automation_run", "trigger", CharField(default="")),
+        migrator.add_column("automation_run", "entity", CharField(null=True)),
+        migrator.add_column("automation_run", "record_id", BigIntegerField(null=True)),
+        migrator.add_column("automation_run", "txn", CharField(default="")),
+        migrator.add_column("automation_run", "depth", IntegerField(default=1)),
+        migrator.add_column("automation_run", "outcomes", TextField(null=True)),
+        migrator.add_column("notification", "key", CharField(null=True)),
+        migrator.add_index("automation_run", ("txn",)),
+        migrator.add_index("notification", ("user_id", "key"), unique=True),
+    )
+
+
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {
-    2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7, 8: _to_v8,
+    2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7, 8: _to_v8, 9: _to_v9,
 }  # fmt: skip
 """Version number -> the step that brings the previous version to it."""
 
