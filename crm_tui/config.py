@@ -20,6 +20,20 @@ class ConfigError(Exception):
     """The config file exists but cannot be used; the message says where and why."""
 
 
+class SmtpSettings(BaseModel):
+    """The mail server automations send email through ([smtp] in config.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(description="SMTP server name or address.")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP port (587 with starttls, 465 with ssl, 25 plain).")
+    sender: str = Field(description="The From address of automation email.")
+    username: str | None = Field(default=None, description="Login for the server, if it needs one.")
+    password: str | None = Field(default=None, description="Password for the server (keep config.toml private).")
+    security: Literal["starttls", "ssl", "none"] = Field(default="starttls", description="How the connection is secured.")
+    timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the server.")
+
+
 class Settings(BaseModel):
     """The user's settings. Unknown keys are an error, so a typo never goes unnoticed."""
 
@@ -56,6 +70,10 @@ class Settings(BaseModel):
         default=10.0,
         gt=0,
         description="Seconds a write waits for another process holding the SQLite lock before giving up.",
+    )
+    smtp: SmtpSettings | None = Field(
+        default=None,
+        description="[smtp] host, port, sender, username, password, security: where automation email goes.",
     )
     backups_kept: int = Field(
         default=10,

@@ -9,7 +9,7 @@ from crm_tui.config import Settings
 from crm_tui.db import Target
 from crm_tui.events import EventBus
 from crm_tui.models import Company, Contact, Deal, Event, Lead, Note, Pipeline, Task, User
-from crm_tui.services import schema
+from crm_tui.services import automation_rules, schema
 from crm_tui.services.context import Context
 from crm_tui.services.schema import SchemaReport
 from crm_tui.services.users import ensure_user, os_login
@@ -45,7 +45,9 @@ def open_workspace(target: Target, settings: Settings, *, login: str | None = No
         currency=settings.currency,
     )
     user_id, user_login = ensure_user(login or settings.user or os_login())
-    return Workspace(target, report, Context(user_id=user_id, login=user_login, bus=EventBus()))
+    ctx = Context(user_id=user_id, login=user_login, bus=EventBus())
+    automation_rules.ensure_built_ins(ctx)
+    return Workspace(target, report, ctx)
 
 
 def workspace_stats() -> dict[str, int]:
