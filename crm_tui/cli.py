@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, cli_report, locations
+from crm_tui import __version__, cli_automations, cli_report, locations
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     find.add_argument("--limit", type=int, default=20, help="at most this many records (default 20, at most 100)")
 
     cli_report.add_parser(sub)
+    cli_automations.add_parser(sub)
 
     formulas = sub.add_parser("formulas", help="computed custom fields")
     formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
@@ -102,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             _existing(args, settings)
             return cli_report.run(args)
+        if args.command == "automations":
+            return cli_automations.run(args, _existing(args, settings), settings.smtp)
         return _board(args, settings)
     except (ConfigError, DatabaseError, ServiceError) as error:
         print(f"crm: {error}", file=sys.stderr)

@@ -142,7 +142,7 @@ def test_set_field_move_stage_assign_and_remove_tag(workspace: Workspace) -> Non
         {"type": "move_stage", "stage": "Closed Lost", "lost_reason": "Spam"},
         name="spam",
     )
-    rr = add_rule(ctx, {"type": "record_created", "entity": "deal"}, {"type": "assign", "to": "round_robin", "users": ["ann", "ben"]}, name="rr")
+    add_rule(ctx, {"type": "record_created", "entity": "deal"}, {"type": "assign", "to": "round_robin", "users": ["ann", "ben"]}, name="rr")
     first, second, third = (make_deal(ctx, f"d{n}") for n in range(3))
     Engine(ctx).tick()
     assert [Deal.get_by_id(d.id).owner_id for d in (first, second, third)] == [ann, ben, ann]

@@ -350,7 +350,7 @@ class _Generator:
                 meeting_id += 1
         task_fields = [Task.title, Task.due_at, Task.reminders, Task.done, Task.done_at, Task.assignee, Task.created_by,
                        Task.deal, Task.company, Task.contact, Task.created_at, Task.updated_at]  # fmt: skip
-        self._insert(Task, task_fields, [(*row[:2], to_json(row[2]), *row[3:]) for row in tasks], "tasks")
+        self._insert(Task, task_fields, tasks, "tasks")  # insert_many encodes the reminders list (JSONField)
         self._insert(Note, [Note.id, Note.body, Note.author, Note.deal, Note.company, Note.contact, Note.created_at, Note.updated_at], notes, "notes")
         meeting_fields = [Appointment.id, Appointment.title, Appointment.starts_at, Appointment.ends_at, Appointment.owner,
                           Appointment.deal, Appointment.company, Appointment.contact, Appointment.created_at, Appointment.updated_at]  # fmt: skip
