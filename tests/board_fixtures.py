@@ -66,7 +66,7 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
         waiting = any(getattr(screen, "_refresh_timer", None) is not None for screen in app.screen_stack)
         busy = any(
-            not worker.is_finished and worker.group not in ("board-form", "list-dialog", "record-dialog", "dashboard-dialog", "app-poll") for worker in app.workers
+            not worker.is_finished and worker.group not in ("board-form", "list-dialog", "record-dialog", "dashboard-dialog", "tasks-dialog", "app-poll") for worker in app.workers
         )
         if not busy and not waiting:
             await pilot.pause()

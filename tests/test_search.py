@@ -217,7 +217,7 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     database.execute_sql('CREATE INDEX stage_change_to_stage_id_at ON stage_change ("to_stage_id", "at")')
     database.execute_sql("ALTER TABLE stage_change DROP COLUMN left_at")
     # And v9's automation columns.
-    for index in ("automation_run_txn", "notification_user_id_key"):
+    for index in ("automation_run_txn", "notification_user_id_key", "task_done_done_at", "task_assignee_id_done_done_at"):
         database.execute_sql(f"DROP INDEX {index}")
     for table, column in (("automation_rule", "fires_after"), ("notification", "key"),
                           *(("automation_run", c) for c in ("trigger", "entity", "record_id", "txn", "depth", "outcomes"))):  # fmt: skip

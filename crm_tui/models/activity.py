@@ -40,7 +40,14 @@ class Task(LinkedRecordMixin):
 
     class Meta:
         # (deal, done, due_at): a board window asks which of its deals have overdue tasks.
-        indexes = ((("assignee", "done", "due_at"), False), (("done", "due_at"), False), (("deal", "done", "due_at"), False))
+        # (done, done_at) and (assignee, done, done_at): the Tasks screen's Done section, latest first.
+        indexes = (
+            (("assignee", "done", "due_at"), False),
+            (("done", "due_at"), False),
+            (("deal", "done", "due_at"), False),
+            (("done", "done_at"), False),
+            (("assignee", "done", "done_at"), False),
+        )
 
 
 class Appointment(LinkedRecordMixin):

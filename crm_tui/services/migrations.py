@@ -266,7 +266,8 @@ def _to_v8(migrator: SchemaMigrator) -> None:
 def _to_v9(migrator: SchemaMigrator) -> None:
     """v9: automations: a rule reacts only to events after it was enabled (fires_after), a run
     records its record, trigger, depth in a chain, its own writes' token and each action's
-    outcome; a notification can carry a key that makes it exist once per user (reminders)."""
+    outcome; a notification can carry a key that makes it exist once per user (reminders); done
+    tasks are found latest first by index (the Tasks screen's Done section)."""
     migrate(
         migrator.add_column("automation_rule", "fires_after", BigIntegerField(default=0)),
         migrator.add_column("automation_run", "trigger", CharField(default="")),
@@ -278,6 +279,8 @@ def _to_v9(migrator: SchemaMigrator) -> None:
         migrator.add_column("notification", "key", CharField(null=True)),
         migrator.add_index("automation_run", ("txn",)),
         migrator.add_index("notification", ("user_id", "key"), unique=True),
+        migrator.add_index("task", ("done", "done_at")),
+        migrator.add_index("task", ("assignee_id", "done", "done_at")),
     )
 
 

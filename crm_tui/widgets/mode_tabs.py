@@ -6,12 +6,14 @@ from textual.content import Content
 from textual.widgets import Static
 
 PLACES = (("f2", "Board", "board"), ("f3", "Deals", "deals"), ("f4", "Contacts", "contacts"),
-          ("f5", "Companies", "companies"), ("f6", "Leads", "leads"), ("f7", "Dashboard", "dashboard"))  # fmt: skip
+          ("f5", "Companies", "companies"), ("f6", "Leads", "leads"), ("f7", "Dashboard", "dashboard"),
+          ("f8", "Tasks", "tasks"))  # fmt: skip
 """(key, label, app mode) of every place the function keys switch to."""
 
 
 class ModeTabs(Static):
-    """F2 Board · F3 Deals · …, the current place highlighted."""
+    """F2 Board · F3 Deals · …, the current place highlighted; narrower forms on a narrow screen
+    (no padding, then only the current place's name) so every key stays visible at 80 columns."""
 
     DEFAULT_CSS = """
     ModeTabs { height: 1; padding: 0 1; color: $text-muted; }
@@ -21,10 +23,16 @@ class ModeTabs(Static):
         super().__init__(id=id)
         self.current = current
 
-    def on_mount(self) -> None:
-        """Draw the strip."""
-        parts: list[Content | tuple[str, str] | str] = []
-        for key, label, mode in PLACES:
-            style = "bold reverse" if mode == self.current else ""
-            parts += [(f" {key.upper()} {label} ", style), " "]
-        self.update(Content.assemble(*parts))
+    def render(self) -> Content:
+        """The widest form of the strip that fits."""
+        width = self.content_region.width or 200
+        for pad, names in ((" ", "all"), ("", "all"), ("", "current")):
+            parts: list[tuple[str, str] | str] = []
+            for key, label, mode in PLACES:
+                here = mode == self.current
+                text = f"{key.upper()} {label}" if names == "all" or here else key.upper()
+                parts += [(f"{pad}{text}{pad}", "bold reverse" if here else ""), " "]
+            strip = Content.assemble(*parts[:-1])
+            if strip.cell_length <= width:
+                break
+        return strip
