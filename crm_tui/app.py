@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from crm_tui.events import DomainEvent
@@ -17,10 +18,14 @@ from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
 from crm_tui.screens.dashboard import DashboardScreen
+from crm_tui.screens.notifications import InboxBadge, NotificationsScreen, unread_text
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.record_search import RecordSearch
-from crm_tui.services import changes
+from crm_tui.services import changes, notifications
+from crm_tui.services.errors import StorageError
+from crm_tui.services.notifications import NotificationItem
 from crm_tui.services.session import Session
+from crm_tui.text import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +33,21 @@ POLL_SECONDS = 1.0
 """How often the event log is read for changes made elsewhere."""
 FORMULA_DELAY = 5.0
 """Seconds after start before formulas with today() are brought up to date (once a day)."""
+REMINDER_DELAY = 10.0
+"""Seconds after start before the first check for task reminders that have come due."""
+REMINDER_SECONDS = 60.0
+"""How often task reminders are checked (reminders are set in minutes)."""
+TOASTS_AT_ONCE = 3
+"""New notifications shown as toasts one by one; more arriving together make one summary toast."""
 
 
 class CrmApp(ReportsWorkerErrors, App[None]):
     """The terminal CRM for one session (one user on one workspace)."""
 
     CSS_PATH = "styles/app.tcss"
+    # The unread badge (InboxBadge) lives on a layer of its own on every screen, above the
+    # screen's widgets and below toasts and tooltips (Textual adds those layers after these).
+    CSS = "Screen { layers: default inbox; }"
     TITLE = "crm"
     COMMANDS = App.COMMANDS | {BoardCommands, RecordSearch}
     MODES = {
@@ -54,7 +68,12 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         Binding("f6", "go('leads')", "Leads", show=False, tooltip="The list of leads", id="app.leads"),
         Binding("f7", "go('dashboard')", "Dashboard", show=False, tooltip="The dashboard", id="app.dashboard"),
         Binding("f9", "custom_fields", "Fields", show=False, tooltip="Custom fields settings", id="app.custom_fields"),
+        Binding("f10", "notifications", "Inbox", show=False, tooltip="Your notifications", id="app.notifications"),
     ]
+
+    unread: reactive[int] = reactive(0, init=False)
+    """How many notifications the user has not read: shown by the badge on every screen and as the
+    app's sub-title."""
 
     def __init__(
         self,
@@ -68,6 +87,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         self.session = session
         self._own_txns: deque[str] = deque(maxlen=2000)
         self._last_event_id: int | None = None
+        self._last_notification_id: int | None = None
         self._wanted_theme = theme
         self._wanted_keymap = dict(keymap or {})
         self.animation_level = animations  # type: ignore[assignment]
@@ -85,6 +105,11 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         # Formulas with today() move on at midnight: checked soon after start (not during it), then hourly.
         self.set_timer(FORMULA_DELAY, self._refresh_dated)
         self.set_interval(3600, self._refresh_dated)
+        # Reminders that came due while the app was closed: soon after start, then every minute.
+        self.set_timer(REMINDER_DELAY, self._fire_reminders)
+        self.set_interval(REMINDER_SECONDS, self._fire_reminders)
+        self.screen_change_signal.subscribe(self, self._badge_on)
+        self._badge_on(self.screen)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
@@ -117,19 +142,93 @@ class CrmApp(ReportsWorkerErrors, App[None]):
 
         await self.session.call(computed_fields.refresh_dated, self.session.ctx)
 
+    @work(exclusive=True, group="app-reminders", exit_on_error=False)
+    async def _fire_reminders(self) -> None:
+        """Send the task reminders that have come due (to whoever they are for; each fires once
+        however many sessions check), and recount the unread (read elsewhere meanwhile)."""
+        try:
+            await self._inbox_baseline()  # reminders fired now are news: toasted, not in the baseline
+            await self.session.call(notifications.fire_reminders, self.session.ctx)
+            count = await self.session.call(notifications.unread_count, self.session.ctx.user_id)
+        except StorageError:
+            # A busy database is not worth a message every minute: the next check tries again.
+            log.warning("reminder check failed", exc_info=True)
+            return
+        self.unread = count
+
     @work(exclusive=True, group="app-poll", exit_on_error=False)
     async def _poll_changes(self) -> None:
-        """Changes other processes wrote to the event log reach every screen within a second."""
+        """Changes other processes wrote to the event log reach every screen within a second, and
+        new notifications for this user show as toasts."""
         if self._last_event_id is None:
             self._last_event_id = await self.session.take_preloaded("events", changes.latest_event_id)
+        if self._last_notification_id is None:
+            await self._inbox_baseline()
+            self.unread = await self.session.call(notifications.unread_count, self.session.ctx.user_id)
         rows = await self.session.call(changes.changes_since, self._last_event_id)
         if not rows:
             return
+        if any(row.kind == notifications.CREATED_KIND for row in rows):
+            # Before moving past the rows: a poll cancelled here looks again next time.
+            await self._check_inbox()
         self._last_event_id = rows[-1].id
         own = set(self._own_txns)
-        if any(row.txn not in own for row in rows):
+        # A notification changes no record on any screen: it alone is no reason to read them again.
+        if any(row.txn not in own and row.kind != notifications.CREATED_KIND for row in rows):
             for screen in self.screen_stack:
                 screen.post_message(DataChanged(None))
+
+    async def _inbox_baseline(self) -> None:
+        """Note the newest notification there is: older ones are counted, never toasted."""
+        if self._last_notification_id is None:
+            latest = await self.session.call(notifications.latest_id, self.session.ctx.user_id)
+            if self._last_notification_id is None:  # the other worker may have set it meanwhile
+                self._last_notification_id = latest
+
+    async def _check_inbox(self) -> None:
+        """Toast this user's notifications that arrived since the last look; update the count."""
+        assert self._last_notification_id is not None
+        user = self.session.ctx.user_id
+        items = await self.session.call(notifications.newer_than, user, self._last_notification_id)
+        count = await self.session.call(notifications.unread_count, user)
+        if items:
+            self._last_notification_id = items[-1].id
+            self._toast(items)
+            for screen in self.screen_stack:
+                if isinstance(screen, NotificationsScreen):
+                    screen.load()
+        self.unread = count
+
+    def _toast(self, items: list[NotificationItem]) -> None:
+        shown = items if len(items) <= TOASTS_AT_ONCE else items[: TOASTS_AT_ONCE - 1]
+        for item in shown:
+            self.notify(safe_text(item.body) or "F10 shows your notifications", title=safe_text(item.title), markup=False, timeout=8)
+        if len(items) > len(shown):
+            self.notify(f"{len(items) - len(shown)} more new notifications: F10 shows them", markup=False, timeout=8)
+
+    def watch_unread(self, count: int) -> None:
+        """Show the new unread count on every screen of the current mode (the others get it when
+        they are shown)."""
+        self.sub_title = unread_text(count)
+        for screen in self.screen_stack:
+            self._badge_on(screen)
+
+    def _badge_on(self, screen: Screen) -> None:
+        # Screens are built by their own modules: the app adds the badge to each full screen as it
+        # is shown (a dialog shows the badge of the screen under it).
+        if isinstance(screen, ModalScreen):
+            return
+        badges = screen.query(InboxBadge)
+        if badges:
+            for badge in badges:
+                badge.count = self.unread
+        else:
+            screen.mount(InboxBadge(self.unread))
+
+    def action_notifications(self) -> None:
+        """Open the notification centre (not over a dialog; the centre closes itself with F10)."""
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(NotificationsScreen())
 
     def action_go(self, mode: str) -> None:
         """Switch to the board or one of the record lists (each keeps its place)."""
@@ -149,6 +248,9 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         """The palette's own commands, plus the custom fields settings."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Custom fields", "Add, rename, reorder and remove custom fields (F9)", self.action_custom_fields)
+        yield SystemCommand(
+            "Notifications", "Your inbox: reminders and messages, read and unread (F10)", self.action_notifications
+        )
 
     def open_record(self, entity: str, record_id: int) -> None:
         """Open the detail screen of one record (company, contact, lead or deal) over the current one."""
@@ -190,4 +292,5 @@ def binding_owners() -> list[type]:
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
         CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen, Chart, DrillScreen,
+        NotificationsScreen,
     ]  # fmt: skip

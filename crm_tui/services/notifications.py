@@ -16,12 +16,19 @@ from peewee import fn
 from crm_tui import clock
 from crm_tui.models import Notification, Task
 from crm_tui.services.context import Context
+from crm_tui.services.entities import spec_for
 from crm_tui.services.unit import write
 
 REMINDER_OFFSETS = (10080, 1440, 60, 30, 15, 5, 0)
 """The reminder offsets a task can have, in minutes before its due time (1 week ... at due time)."""
 STALE_REMINDER = timedelta(days=1)
 """A reminder whose moment passed longer ago than this (the app was closed) is not sent late."""
+CREATED_KIND = "notification.created"
+"""The event-log kind `send` writes: a session polling the log looks for new notifications only when
+one of these arrives."""
+RECORD_ENTITIES = ("deal", "lead", "contact", "company")
+"""The record types a notification can open, and the order a task's links are tried in (the most
+specific first)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def send(
             if key is not None:
                 new_id = Notification.select(Notification.id).where(Notification.user == user_id, Notification.key == key).scalar()
             stored += 1
-            tx.log("notification.created", "notification", new_id, new={"user_id": user_id})
+            tx.log(CREATED_KIND, "notification", new_id, new={"user_id": user_id})
     return stored
 
 
@@ -110,6 +117,31 @@ def newer_than(user_id: int, last_id: int) -> list[NotificationItem]:
 def latest_id(user_id: int) -> int:
     """The id of `user_id`'s newest notification (0 if none)."""
     return Notification.select(fn.MAX(Notification.id)).where(Notification.user == user_id).scalar() or 0
+
+
+def record_to_open(entity: str | None, record_id: int | None) -> tuple[str, int] | None:
+    """The record a notification about (entity, record_id) opens: the record itself for a company,
+    contact, lead or deal; for a task, the record it belongs to (deal, then lead, contact, company).
+    None when there is none, or it has been deleted."""
+    if entity is None or record_id is None:
+        return None
+    if entity == "task":
+        task = Task.get_or_none(Task.id == record_id)
+        if task is None:
+            return None
+        links = [(kind, getattr(task, f"{kind}_id")) for kind in RECORD_ENTITIES]
+        return next(((kind, link) for kind, link in links if link is not None and _alive(kind, link)), None)
+    if entity in RECORD_ENTITIES and _alive(entity, record_id):
+        return (entity, record_id)
+    return None
+
+
+def _alive(entity: str, record_id: int) -> bool:
+    spec = spec_for(entity)
+    query = spec.model.select().where(spec.model.id == record_id)
+    if spec.soft_delete:
+        query = query.where(spec.model.deleted_at.is_null())
+    return query.exists()
 
 
 def mark_read(ctx: Context, ids: Iterable[int], *, read: bool = True) -> int:
