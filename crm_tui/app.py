@@ -14,6 +14,8 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from crm_tui.events import DomainEvent
+from crm_tui.config import SmtpSettings
+from crm_tui.screens.automation_runner import AutomationRunner
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
@@ -21,6 +23,7 @@ from crm_tui.screens.dashboard import DashboardScreen
 from crm_tui.screens.notifications import InboxBadge, NotificationsScreen, unread_text
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.record_search import RecordSearch
+from crm_tui.screens.tasks import TasksScreen
 from crm_tui.services import changes, notifications
 from crm_tui.services.errors import StorageError
 from crm_tui.services.notifications import NotificationItem
@@ -41,7 +44,7 @@ TOASTS_AT_ONCE = 3
 """New notifications shown as toasts one by one; more arriving together make one summary toast."""
 
 
-class CrmApp(ReportsWorkerErrors, App[None]):
+class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
     """The terminal CRM for one session (one user on one workspace)."""
 
     CSS_PATH = "styles/app.tcss"
@@ -57,6 +60,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         "companies": lambda: RecordListScreen("company"),
         "leads": lambda: RecordListScreen("lead"),
         "dashboard": DashboardScreen,
+        "tasks": TasksScreen,
     }
     DEFAULT_MODE = "board"
     BINDINGS = [
@@ -67,6 +71,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         Binding("f5", "go('companies')", "Companies", show=False, tooltip="The list of companies", id="app.companies"),
         Binding("f6", "go('leads')", "Leads", show=False, tooltip="The list of leads", id="app.leads"),
         Binding("f7", "go('dashboard')", "Dashboard", show=False, tooltip="The dashboard", id="app.dashboard"),
+        Binding("f8", "go('tasks')", "Tasks", show=False, tooltip="Your tasks and the agenda", id="app.tasks"),
         Binding("f9", "custom_fields", "Fields", show=False, tooltip="Custom fields settings", id="app.custom_fields"),
         Binding("f10", "notifications", "Inbox", show=False, tooltip="Your notifications", id="app.notifications"),
     ]
@@ -82,9 +87,11 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         theme: str = "textual-dark",
         keymap: dict[str, str] | None = None,
         animations: str = "basic",
+        smtp: SmtpSettings | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self._smtp = smtp
         self._own_txns: deque[str] = deque(maxlen=2000)
         self._last_event_id: int | None = None
         self._last_notification_id: int | None = None
@@ -108,6 +115,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         # Reminders that came due while the app was closed: soon after start, then every minute.
         self.set_timer(REMINDER_DELAY, self._fire_reminders)
         self.set_interval(REMINDER_SECONDS, self._fire_reminders)
+        self.start_automations(self.session, self._smtp)
         self.screen_change_signal.subscribe(self, self._badge_on)
         self._badge_on(self.screen)
         if self._wanted_theme in self.available_themes:
@@ -126,8 +134,9 @@ class CrmApp(ReportsWorkerErrors, App[None]):
                 )
 
     def on_unmount(self) -> None:
-        """Stop listening to the bus."""
+        """Stop listening to the bus and running automations."""
         self._unsubscribe()
+        self.stop_automations()
 
     def _relay(self, event: DomainEvent) -> None:
         # Called on whatever thread published (usually the database thread): post_message is
@@ -175,6 +184,7 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         own = set(self._own_txns)
         # A notification changes no record on any screen: it alone is no reason to read them again.
         if any(row.txn not in own and row.kind != notifications.CREATED_KIND for row in rows):
+            self.automations_soon()  # changes made where no engine may be running (a script, an import)
             for screen in self.screen_stack:
                 screen.post_message(DataChanged(None))
 
@@ -259,7 +269,8 @@ class CrmApp(ReportsWorkerErrors, App[None]):
         self.push_screen(RecordScreen(entity, record_id))
 
     def on_data_changed(self, message: DataChanged) -> None:
-        """Hand a workspace change to every open screen."""
+        """Hand a workspace change to every open screen, and let the rules react to it."""
+        self.automations_soon()
         for screen in self.screen_stack:
             screen.post_message(DataChanged(message.event))
 
@@ -292,5 +303,5 @@ def binding_owners() -> list[type]:
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
         CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen, Chart, DrillScreen,
-        NotificationsScreen,
+        NotificationsScreen, TasksScreen,
     ]  # fmt: skip

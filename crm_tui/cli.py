@@ -148,7 +148,7 @@ def _run_app(workspace: Workspace, settings: Settings) -> int:
 
     from crm_tui.app import CrmApp
 
-    app = CrmApp(session, theme=settings.theme, keymap=settings.keymap, animations=settings.animations)
+    app = CrmApp(session, theme=settings.theme, keymap=settings.keymap, animations=settings.animations, smtp=settings.smtp)
     try:
         app.run()
     finally:
