@@ -334,3 +334,13 @@ async def test_the_palette_opens_the_inbox(app: CrmApp) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, NotificationsScreen)
+
+
+def test_reminders_stored_as_json_text_by_older_demos_still_fire(workspace: Workspace) -> None:
+    from crm_tui.models import Task
+
+    ctx = workspace.ctx
+    now = datetime(2026, 5, 4, 12, 0)
+    task = records.create(ctx, "task", {"title": "Old demo task", "due_at": now + timedelta(minutes=30), "assignee_id": ctx.user_id})
+    Task.update(reminders="[60]").where(Task.id == task.id).execute()  # JSONField stores '"[60]"'
+    assert notifications.fire_reminders(ctx, now) == 1

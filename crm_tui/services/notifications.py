@@ -7,6 +7,7 @@ unique (user, key) index), which makes a reminder fire once however many process
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -181,8 +182,8 @@ def fire_reminders(ctx: Context, now: datetime | None = None) -> int:
     )
     sent = 0
     for task in tasks:
-        for minutes in sorted(set(task.reminders or []), reverse=True):
-            moment = task.due_at - timedelta(minutes=int(minutes))
+        for minutes in sorted(_offsets(task.reminders), reverse=True):
+            moment = task.due_at - timedelta(minutes=minutes)
             if not (now - STALE_REMINDER < moment <= now):
                 continue
             when = "now" if minutes == 0 else f"in {_offset_text(int(minutes))}"
@@ -196,6 +197,19 @@ def fire_reminders(ctx: Context, now: datetime | None = None) -> int:
                 key=f"reminder:{task.id}:{minutes}:{task.due_at.isoformat()}",
             )
     return sent
+
+
+def _offsets(stored: object) -> set[int]:
+    """A task's reminder offsets. Demo workspaces made before schema v9 stored the list as JSON text
+    inside the JSON; that is read too, and anything else unusable is skipped."""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            return set()
+    if not isinstance(stored, list):
+        return set()
+    return {int(item) for item in stored if isinstance(item, int) and not isinstance(item, bool) and item >= 0}
 
 
 def _offset_text(minutes: int) -> str:
