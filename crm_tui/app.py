@@ -61,6 +61,7 @@ class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
         "leads": lambda: RecordListScreen("lead"),
         "dashboard": DashboardScreen,
         "tasks": TasksScreen,
+        "automations": lambda: _automations(),
     }
     DEFAULT_MODE = "board"
     BINDINGS = [
@@ -74,6 +75,7 @@ class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
         Binding("f8", "go('tasks')", "Tasks", show=False, tooltip="Your tasks and the agenda", id="app.tasks"),
         Binding("f9", "custom_fields", "Fields", show=False, tooltip="Custom fields settings", id="app.custom_fields"),
         Binding("f10", "notifications", "Inbox", show=False, tooltip="Your notifications", id="app.notifications"),
+        Binding("f12", "go('automations')", "Automations", show=False, tooltip="Automation rules, dry runs and the run log", id="app.automations"),
     ]
 
     unread: reactive[int] = reactive(0, init=False)
@@ -259,6 +261,9 @@ class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Custom fields", "Add, rename, reorder and remove custom fields (F9)", self.action_custom_fields)
         yield SystemCommand(
+            "Automations", "Rules that react to changes: edit, switch on or off, dry run, run log (F12)", lambda: self.action_go("automations")
+        )
+        yield SystemCommand(
             "Notifications", "Your inbox: reminders and messages, read and unread (F10)", self.action_notifications
         )
 
@@ -275,6 +280,13 @@ class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
             screen.post_message(DataChanged(message.event))
 
 
+def _automations() -> Screen:
+    # Loaded on first use: the rule editor pulls in the rule schemas and TOML, which start-up does not need.
+    from crm_tui.screens.automations import AutomationsScreen
+
+    return AutomationsScreen()
+
+
 def known_binding_ids() -> set[str]:
     """Every binding id a keymap can name."""
     return {b.id for owner in binding_owners() for b in owner.BINDINGS if getattr(b, "id", None)}
@@ -282,17 +294,21 @@ def known_binding_ids() -> set[str]:
 
 def binding_owners() -> list[type]:
     """Every class whose BINDINGS users can remap, in the order `crm keys` lists them."""
+    from crm_tui.screens.automations import AutomationsScreen
     from crm_tui.screens.choice import ChoiceScreen
     from crm_tui.screens.confirm import ConfirmScreen
     from crm_tui.screens.custom_field_form import CustomFieldFormScreen
     from crm_tui.screens.custom_fields import CustomFieldsScreen
     from crm_tui.screens.deal_form import DealFormScreen
     from crm_tui.screens.drill import DrillScreen
+    from crm_tui.screens.dry_run import DryRunScreen
     from crm_tui.screens.filters import FilterScreen
     from crm_tui.screens.keys import KeysScreen
     from crm_tui.screens.pipelines import PipelinesScreen
     from crm_tui.screens.record_picker import RecordPickerScreen
     from crm_tui.screens.record_screen import RecordScreen
+    from crm_tui.screens.rule_editor import RuleEditorScreen
+    from crm_tui.screens.run_log import RunLogScreen
     from crm_tui.screens.stage_form import StageFormScreen
     from crm_tui.screens.text_prompt import TextPromptScreen
     from crm_tui.widgets.card_list import CardList
@@ -303,5 +319,5 @@ def binding_owners() -> list[type]:
         CrmApp, BoardScreen, CardList, DealFormScreen, FilterScreen, ChoiceScreen, ConfirmScreen,
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
         CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen, Chart, DrillScreen,
-        NotificationsScreen, TasksScreen,
+        NotificationsScreen, TasksScreen, AutomationsScreen, RuleEditorScreen, DryRunScreen, RunLogScreen,
     ]  # fmt: skip

@@ -332,7 +332,6 @@ async def test_agenda_shows_appointments_by_day(app: CrmApp, sqlite_workspace: W
 async def test_changes_made_elsewhere_show_up(app: CrmApp, sqlite_workspace: Workspace) -> None:
     me = sqlite_workspace.ctx.user_id
     elsewhere = Context(me, "alice")  # another process: its events reach the app only through the event log
-    app.add_mode("tasks", TasksScreen)  # as app.py will register it
     async with app.run_test(size=(120, 30)) as pilot:
         await _settle(pilot)
         await app.switch_mode("tasks")

@@ -276,7 +276,12 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         """The workspace changed: refresh, at most once a second."""
         if self._pending is not None:
             return
-        wait = max(0.0, REFRESH_GAP - (monotonic() - self._last_refresh))
+        wait = REFRESH_GAP - (monotonic() - self._last_refresh)
+        if wait <= 0:
+            # Textual 8.2.8's set_timer(0) never fires: it would leave `_pending` set, and the
+            # dashboard would stop following changes for good.
+            self.load()
+            return
         self._pending = self.set_timer(wait, self._refresh_later)
 
     def _refresh_later(self) -> None:

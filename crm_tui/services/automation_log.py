@@ -80,7 +80,8 @@ def describe(action: Any, view: dict[str, Any]) -> str:
     kind = action.type
     if kind == "create_task":
         who = action.assignee if action.assignee != "owner" else f"owner ({view.get('owner') or 'nobody'})"
-        return f"create task {render(action.title, view)!r} due in {action.due_days:g} days, for {who}"
+        days = f"{action.due_days:g} day{'' if action.due_days == 1 else 's'}"
+        return f"create task {render(action.title, view)!r} due {days} after {action.due_from}, for {who}"
     if kind == "assign":
         return f"assign to {action.to.replace('_', ' ')}" + (f" of {', '.join(action.users)}" if action.users else "")
     if kind == "set_field":

@@ -405,11 +405,24 @@ def generate(
         demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
         put_setting("demo", {"seed": seed, "generated_at": gen.now.isoformat(), "deals": sizes.deals})
+        _switch_on_rules(ctx)
     made = {
         "users": User, "companies": Company, "contacts": Contact, "leads": Lead, "deals": Deal,
         "stage changes": StageChange, "tasks": Task, "notes": Note, "appointments": Appointment, "events": Event,
     }  # fmt: skip
     return {label: model.select().count() for label, model in made.items()}
+
+
+DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers when a deal is won", "Kickoff tasks when a deal is won")
+"""Built-in rules the demo switches on: moving a deal shows what automations do."""
+
+
+def _switch_on_rules(ctx: Context) -> None:
+    from crm_tui.services import automation_rules  # the demo is the only generator that needs them
+
+    for row in automation_rules.list_rules():
+        if row.name in DEMO_RULES and not row.enabled:
+            automation_rules.set_enabled(ctx, row.id, True, version=row.version)
 
 
 def is_empty() -> bool:

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 PLACES = (("f2", "Board", "board"), ("f3", "Deals", "deals"), ("f4", "Contacts", "contacts"),
           ("f5", "Companies", "companies"), ("f6", "Leads", "leads"), ("f7", "Dashboard", "dashboard"),
-          ("f8", "Tasks", "tasks"))  # fmt: skip
+          ("f8", "Tasks", "tasks"), ("f12", "Automations", "automations"))  # fmt: skip
 """(key, label, app mode) of every place the function keys switch to."""
 
 
