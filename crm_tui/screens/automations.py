@@ -4,7 +4,6 @@ from a template), d dry-runs it, l / L show the run log, x deletes."""
 
 from __future__ import annotations
 
-from time import monotonic
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -16,7 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
-from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.dry_run import DryRunScreen
@@ -29,8 +28,6 @@ from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.text import safe_text
 from crm_tui.widgets.mode_tabs import ModeTabs
 
-REFRESH_GAP = 1.0
-"""At most one automatic refresh a second, however many changes arrive."""
 ABOUT = (
     "A rule reacts to a change (or, checked every minute, to time: idle, rotting, overdue), checks its "
     "conditions and runs its actions. Switched on, it reacts only to what happens from then on. Rules run "
@@ -95,7 +92,7 @@ def flip(ctx: Context, rule_id: int) -> RuleRow:
     return automation_rules.get_rule(rule_id)
 
 
-class AutomationsScreen(ReportsWorkerErrors, Screen[None]):
+class AutomationsScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]):
     """The automation rules and what can be done with them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -122,8 +119,6 @@ class AutomationsScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[RuleRow] = []
-        self._refresh_timer = None
-        self._last_refresh = 0.0
 
     def compose(self) -> ComposeResult:
         """Tabs, what rules do, then the rules."""
@@ -148,7 +143,7 @@ class AutomationsScreen(ReportsWorkerErrors, Screen[None]):
     async def load(self, keep: int | None = None) -> None:
         """Read the rules again, keeping (or moving to) the rule `keep`."""
         keep = keep or (self.current.id if self.current else None)
-        self._last_refresh = monotonic()
+        self.loaded_now()
         rows = await session_of(self).call(automation_rules.list_rules)
         self.rows = rows
         box = self.query_one("#rules", OptionList)
@@ -162,20 +157,6 @@ class AutomationsScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_refresh(self) -> None:
         """Read the rules again."""
-        self.load()
-
-    def on_data_changed(self, message: DataChanged) -> None:
-        """Rules were changed or ran: read again, at most once a second."""
-        if self._refresh_timer is not None:
-            return
-        wait = REFRESH_GAP - (monotonic() - self._last_refresh)
-        if wait <= 0:
-            self.load()  # now: Textual's set_timer(0) divides by zero
-        else:
-            self._refresh_timer = self.set_timer(wait, self._refresh_later)
-
-    def _refresh_later(self) -> None:
-        self._refresh_timer = None
         self.load()
 
     def _failed(self, error: ServiceError, title: str) -> None:

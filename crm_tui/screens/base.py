@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from typing import Any
 
 from textual import events
@@ -16,6 +17,37 @@ from crm_tui.services.session import Session
 from crm_tui.text import safe_text
 
 log = logging.getLogger(__name__)
+
+
+REFRESH_GAP = 1.0
+"""Screens that read a lot (the dashboard, the rules, the run log) read again at most this often."""
+
+
+class RefreshAtMostOncePerGap:
+    """Mixed into a screen with a `load()` that calls `loaded_now()`: a workspace change reads it
+    again at once when the last read is older than REFRESH_GAP, else when that gap has passed."""
+
+    _refresh_timer: Any = None
+    _last_refresh: float = 0.0
+
+    def loaded_now(self) -> None:
+        """Call when a read starts: the gap counts from here."""
+        self._last_refresh = monotonic()
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        """The workspace changed: read again, at most once per gap."""
+        if self._refresh_timer is not None:
+            return
+        wait = REFRESH_GAP - (monotonic() - self._last_refresh)
+        if wait <= 0:
+            # Textual 8.2.8's set_timer(0) never fires (it divides by zero): read now instead.
+            self.load()  # type: ignore[attr-defined]
+            return
+        self._refresh_timer = self.set_timer(wait, self._refresh_later)  # type: ignore[attr-defined]
+
+    def _refresh_later(self) -> None:
+        self._refresh_timer = None
+        self.load()  # type: ignore[attr-defined]
 
 
 class DataChanged(Message, bubble=False):

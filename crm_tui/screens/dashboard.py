@@ -7,7 +7,6 @@ refreshes itself when the workspace changes, at most once a second."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from time import monotonic
 from typing import Any, ClassVar
 
 from textual import events, on, work
@@ -20,7 +19,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
-from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.dashboard_view import (
     CARDS,
@@ -45,8 +44,6 @@ from crm_tui.widgets.mode_tabs import ModeTabs
 
 PERIODS = ("this_month", "last_month", "this_quarter", "last_quarter", "this_year", "last_12_months")
 PREFERENCE = "dashboard.filter"
-REFRESH_GAP = 1.0
-"""At most one automatic refresh a second, however many changes arrive."""
 
 
 def parse_span(text: str) -> tuple[datetime, datetime] | None:
@@ -61,7 +58,7 @@ def parse_span(text: str) -> tuple[datetime, datetime] | None:
     return (first, last + timedelta(days=1)) if first <= last else None
 
 
-class DashboardScreen(ReportsWorkerErrors, Screen[None]):
+class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]):
     """The weighted pipeline at a glance."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -89,8 +86,6 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         self.board: reports.Dashboard | None = None
         self.currency = "USD"
         self._opens: dict[str, list[tuple[str, int]]] = {}
-        self._last_refresh = 0.0
-        self._pending = None
 
     def compose(self) -> ComposeResult:
         """Tabs, filters, then the page of cards and charts."""
@@ -155,7 +150,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         self.board = await session.call(
             reports.dashboard, f, user_id=session.ctx.user_id, cards=cards, changes=changes
         )
-        self._last_refresh = monotonic()
+        self.loaded_now()
         self._draw(self.board)
         by_tag = await session.call(reports.share, f, "tag", totals=cards.open_value)
         by_source = await session.call(reports.share, f, "source", totals=cards.open_value)
@@ -270,22 +265,6 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     # -- refreshing ------------------------------------------------------------------------------
     def action_refresh(self) -> None:
         """Read everything again."""
-        self.load()
-
-    def on_data_changed(self, message: DataChanged) -> None:
-        """The workspace changed: refresh, at most once a second."""
-        if self._pending is not None:
-            return
-        wait = REFRESH_GAP - (monotonic() - self._last_refresh)
-        if wait <= 0:
-            # Textual 8.2.8's set_timer(0) never fires: it would leave `_pending` set, and the
-            # dashboard would stop following changes for good.
-            self.load()
-            return
-        self._pending = self.set_timer(wait, self._refresh_later)
-
-    def _refresh_later(self) -> None:
-        self._pending = None
         self.load()
 
     # -- filters ---------------------------------------------------------------------------------

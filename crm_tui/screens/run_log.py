@@ -5,7 +5,6 @@ rule it was opened for and every rule, `c` clears the filters, enter opens the r
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from time import monotonic
 from typing import ClassVar
 
 from textual import on, work
@@ -17,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import automation_log, records
 from crm_tui.services.automation_log import RunRow
@@ -32,8 +31,6 @@ STATUS_FILTERS: tuple[str | None, ...] = (None, *(s for s in automation_log.STAT
 STATUS_STYLES = {"done": "$success", "failed": "bold $error", "stopped": "$warning", "sending": "$accent"}
 OPENABLE = ("company", "contact", "lead", "deal")
 """Record types with a page of their own (app.open_record)."""
-REFRESH_GAP = 1.0
-"""At most one automatic refresh a second, however many changes arrive."""
 
 
 def stamp(moment: datetime) -> str:
@@ -75,7 +72,7 @@ def run_line(run: RunRow) -> Content:
     return Content.assemble(*parts)
 
 
-class RunLogScreen(ReportsWorkerErrors, Screen[None]):
+class RunLogScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]):
     """The runs of the rule `rule_id` (named `rule_name`), or of every rule when it is None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -104,8 +101,6 @@ class RunLogScreen(ReportsWorkerErrors, Screen[None]):
         self.status: str | None = None
         self.text = ""
         self.runs: list[RunRow] = []
-        self._refresh_timer = None
-        self._last_refresh = 0.0
 
     def compose(self) -> ComposeResult:
         """Title, the filters in force, then the runs."""
@@ -123,7 +118,7 @@ class RunLogScreen(ReportsWorkerErrors, Screen[None]):
     async def load(self) -> None:
         """Read the newest runs that pass the filters and list them."""
         rule_id = self.rule_id if self.one_rule else None
-        self._last_refresh = monotonic()
+        self.loaded_now()
         runs = await session_of(self).call(
             automation_log.run_log, rule_id=rule_id, status=self.status, text=self.text, limit=LIMIT
         )
@@ -197,20 +192,6 @@ class RunLogScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_refresh(self) -> None:
         """Read the log again."""
-        self.load()
-
-    def on_data_changed(self, message: DataChanged) -> None:
-        """Rules ran or records changed: read again, at most once a second."""
-        if self._refresh_timer is not None:
-            return
-        wait = REFRESH_GAP - (monotonic() - self._last_refresh)
-        if wait <= 0:
-            self.load()  # now: Textual's set_timer(0) divides by zero
-        else:
-            self._refresh_timer = self.set_timer(wait, self._refresh_later)
-
-    def _refresh_later(self) -> None:
-        self._refresh_timer = None
         self.load()
 
     # -- opening ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from peewee import IntegrityError
 
 from crm_tui import clock
 from crm_tui.config import SmtpSettings
-from crm_tui.models import AutomationRun, User, database
+from crm_tui.models import AutomationRule, AutomationRun, User, database
 from crm_tui.schemas.automation import OUTBOUND, TIME_TRIGGERS, Rule
 from crm_tui.services import automation_time
 from crm_tui.services.automation_actions import Outbound, apply, outbound_request
@@ -196,8 +196,6 @@ class Engine:
 
     def _actor(self, rule_id: int) -> Context:
         """The rule's author acts (the event log names them); else whoever runs the engine."""
-        from crm_tui.models import AutomationRule
-
         author = (
             User.select(User.id, User.login)
             .join(AutomationRule, on=(AutomationRule.created_by == User.id))

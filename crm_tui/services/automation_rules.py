@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import tomli_w
+from peewee import fn
 from pydantic import ValidationError
 
 from crm_tui.models import AutomationRule, AutomationRun
@@ -102,33 +103,35 @@ def _stored(row: AutomationRule) -> Rule:
     )
 
 
-def list_rules() -> list[RuleRow]:
-    """Every rule in order, with how often it ran and when last."""
-    from peewee import fn
-
+def _rows(query) -> list[RuleRow]:
     runs = {
         rule_id: (count, last)
         for rule_id, count, last in AutomationRun.select(
             AutomationRun.rule, fn.COUNT(AutomationRun.id), fn.MAX(AutomationRun.started_at)
         )
+        .where(AutomationRun.rule.in_(query.select(AutomationRule.id)))
         .group_by(AutomationRun.rule)
         .tuples()
     }
-    rows = AutomationRule.select().order_by(AutomationRule.position, AutomationRule.id)
     result = []
-    for row in rows:
+    for row in query:
         count, last = runs.get(row.id, (0, None))
         last = AutomationRun.started_at.python_value(last) if isinstance(last, str) else last
         result.append(RuleRow(row.id, row.version, row.name, row.enabled, _stored(row), count, last))
     return result
 
 
+def list_rules() -> list[RuleRow]:
+    """Every rule in order, with how often it ran and when last."""
+    return _rows(AutomationRule.select().order_by(AutomationRule.position, AutomationRule.id))
+
+
 def get_rule(rule_id: int) -> RuleRow:
     """One rule; NotFound if there is none with that id."""
-    for row in list_rules():
-        if row.id == rule_id:
-            return row
-    raise NotFound("Automation rule", rule_id)
+    found = _rows(AutomationRule.select().where(AutomationRule.id == rule_id))
+    if not found:
+        raise NotFound("Automation rule", rule_id)
+    return found[0]
 
 
 def enabled_rules() -> list[tuple[int, Rule, int]]:
