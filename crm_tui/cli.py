@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, cli_automations, cli_report, locations
+from crm_tui import __version__, cli_automations, cli_import, cli_report, locations
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_report.add_parser(sub)
     cli_automations.add_parser(sub)
+    cli_import.add_parser(sub)
 
     formulas = sub.add_parser("formulas", help="computed custom fields")
     formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
@@ -103,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             _existing(args, settings)
             return cli_report.run(args)
+        if args.command == "import":
+            return cli_import.run(args, lambda: _open(_target(args, settings), settings, args.user))
         if args.command == "automations":
             return cli_automations.run(args, _existing(args, settings), settings.smtp)
         return _board(args, settings)
@@ -277,6 +280,12 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
             entity, record_id = hit.opens
             print(f"{entity:8} {record_id:>7}  {safe_text(hit.title)}  ({safe_text(hit.detail)})")
     return 0 if hits else 1
+
+
+def _target(args: argparse.Namespace, settings: Settings) -> Target:
+    from crm_tui.services.workspace import resolve_target
+
+    return resolve_target(args.db, settings)
 
 
 def _existing(args: argparse.Namespace, settings: Settings) -> Workspace:

@@ -222,6 +222,9 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     for table, column in (("automation_rule", "fires_after"), ("notification", "key"),
                           *(("automation_run", c) for c in ("trigger", "entity", "record_id", "txn", "depth", "outcomes"))):  # fmt: skip
         database.execute_sql(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+    # And v10's import batches.
+    database.execute_sql("DROP TABLE import_item")
+    database.execute_sql("DROP TABLE import_batch")
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)

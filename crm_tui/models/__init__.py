@@ -4,6 +4,7 @@ from crm_tui.models.activity import Appointment, AppointmentAttendee, Note, Task
 from crm_tui.models.automation import AutomationRule, AutomationRun, Notification
 from crm_tui.models.base import BaseModel, JSONField, SoftDeleteModel, VersionedModel, database
 from crm_tui.models.custom import FIELD_TYPES, CustomField, CustomValue
+from crm_tui.models.imports import ImportBatch, ImportItem
 from crm_tui.models.log import Event
 from crm_tui.models.meta import WorkspaceSetting
 from crm_tui.models.people import ROLES, User, UserPreference
@@ -39,6 +40,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AutomationRule,
     AutomationRun,
     Notification,
+    ImportBatch,
+    ImportItem,
 )
 """Every table, parents before children (the order tables are created in)."""
 
@@ -46,7 +49,7 @@ __all__ = [
     "ALL_MODELS", "FIELD_TYPES", "LEAD_STATUSES", "ROLES", "STAGE_KINDS",
     "Appointment", "AppointmentAttendee", "AutomationRule", "AutomationRun", "BaseModel",
     "Company", "CompanyTag", "Contact", "ContactTag", "CustomField", "CustomValue", "Deal",
-    "DealTag", "Event", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",
+    "DealTag", "Event", "ImportBatch", "ImportItem", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",
     "SavedView", "SoftDeleteModel", "Stage", "StageChange", "Tag", "Task", "User", "UserPreference",
     "VersionedModel", "WorkspaceSetting", "database",
 ]  # fmt: skip

@@ -1,0 +1,207 @@
+"""One imported row to the values of one record, per record type.
+
+`convert()` takes the row's cells by target key (already cleaned: trimmed, blank as None) and
+returns the record's standard values, custom values and tags. References are ids, or `Pending`
+for a company, contact, tag or stage the import will create. A cell that cannot be used raises
+RowError naming its target key, so the summary can name the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_tui.services.import_convert import (
+    Lookups,
+    Pending,
+    RowError,
+    boolean,
+    day,
+    deal_status,
+    fold,
+    lead_status,
+    moment,
+    percent,
+    split_name,
+    tag_names,
+    whole_number,
+)
+
+PLAIN = {
+    "company": ("name", "domain", "website", "phone", "address", "industry"),
+    "contact": ("first_name", "last_name", "email", "phone", "title", "address", "source"),
+    "lead": ("first_name", "last_name", "company_name", "email", "phone", "title", "source"),
+    "deal": ("title", "source", "lost_reason"),
+    "task": ("title", "details"),
+    "note": ("body",),
+}
+"""Targets copied as text into the field of the same name."""
+
+LOST_REASON_DEFAULT = "Other"
+
+
+@dataclass
+class Converted:
+    """A row as a record: standard values, custom values by key, tags, and notes for the summary."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
+    tags: list[int | Pending] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def pending(self) -> list[Pending]:
+        """The records to create before this one."""
+        found = [value for value in self.values.values() if isinstance(value, Pending)]
+        return found + [tag for tag in self.tags if isinstance(tag, Pending)]
+
+
+@dataclass(frozen=True)
+class StageChoices:
+    """How a deal import treats a stage the pipeline lacks."""
+
+    mapped: dict[str, str] = field(default_factory=dict)
+    """A stage name in the file (folded) -> the existing stage it means (the wizard's choice)."""
+    strict: bool = False
+    """Reject such rows instead of adding the stage."""
+
+
+def convert(entity: str, cells: dict[str, str | None], lookups: Lookups, stages: StageChoices) -> Converted:
+    """The record `cells` describe; RowError for the first cell that cannot be used."""
+    out = Converted()
+    for key in PLAIN[entity]:
+        if key in cells:
+            out.values[key] = cells[key]
+    _CONVERTERS[entity](cells, lookups, out, stages)
+    for key in ("owner", "assignee", "author"):
+        if cells.get(key):
+            out.values[f"{key}_id"] = lookups.user(key, cells[key] or "")
+    if cells.get("tags"):
+        out.tags = [lookups.tag(name) for name in tag_names(cells["tags"] or "")]
+    currency = out.values.get("currency") or lookups.currency
+    for key, text in cells.items():
+        if key.startswith("custom.") and text is not None:
+            out.custom[key.removeprefix("custom.")] = lookups.custom_value(key.removeprefix("custom."), text, currency)
+    return out
+
+
+def _names(cells: dict[str, str | None], out: Converted) -> None:
+    full = cells.get("full_name")
+    if full and not (cells.get("first_name") or cells.get("last_name")):
+        out.values["first_name"], out.values["last_name"] = split_name(full)
+
+
+def _company(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    if cells.get("employees"):
+        out.values["employees"] = whole_number("employees", cells["employees"] or "")
+
+
+def _contact(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    _names(cells, out)
+    if cells.get("company") or cells.get("company_domain"):
+        out.values["company_id"] = lookups.company(cells.get("company"), cells.get("company_domain"))
+
+
+def _lead(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    _names(cells, out)
+    if cells.get("status"):
+        out.values["status"] = lead_status(cells["status"] or "")
+
+
+def _deal(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    currency = (cells.get("currency") or lookups.currency).strip().upper()
+    out.values["currency"] = currency
+    if cells.get("amount"):
+        out.values["amount"] = lookups.money("amount", cells["amount"] or "", currency)
+    if cells.get("expected_close"):
+        out.values["expected_close"] = day("expected_close", cells["expected_close"] or "")
+    if cells.get("probability"):
+        out.values["probability"] = percent("probability", cells["probability"] or "")
+    pipeline_id = lookups.default_pipeline
+    if cells.get("pipeline"):
+        pipeline_id = lookups.pipelines.get(fold(cells["pipeline"] or ""))
+        if pipeline_id is None:
+            raise RowError("pipeline", f"there is no pipeline named {cells['pipeline']!r}")
+    if pipeline_id is None:
+        raise RowError("pipeline", "the workspace has no pipeline")
+    status = deal_status(cells["status"] or "") if cells.get("status") else None
+    out.values["stage_id"] = _stage(pipeline_id, cells.get("stage"), status, lookups, stages)
+    if status == "lost" and not cells.get("lost_reason"):
+        out.values["lost_reason"] = LOST_REASON_DEFAULT
+        out.notices.append(f"lost deals without a reason were given {LOST_REASON_DEFAULT!r}")
+    if cells.get("company") or cells.get("company_domain"):
+        out.values["company_id"] = lookups.company(cells.get("company"), cells.get("company_domain"))
+    if cells.get("contact_email") or cells.get("contact"):
+        out.values["contact_id"] = _deal_contact(cells, lookups, out.values.get("company_id"))
+
+
+def _stage(pipeline_id: int, name: str | None, status: str | None, lookups: Lookups, stages: StageChoices) -> Any:
+    known = lookups.stages.get(pipeline_id, {})
+    if status in ("won", "lost"):
+        closing = next((stage for stage in known.values() if stage.kind == status), None)
+        if closing is None:
+            raise RowError("status", f"the pipeline has no {status} stage")
+        given = known.get(fold(name)) if name else None
+        return given.id if given is not None and given.kind == status else closing.id
+    if not name:
+        first = next((stage for stage in known.values() if stage.kind == "open"), None)
+        if first is None:
+            raise RowError("stage", "the pipeline has no open stage")
+        return first.id
+    wanted = stages.mapped.get(fold(name), name)
+    found = known.get(fold(wanted))
+    if found is not None:
+        return found.id
+    if stages.strict:
+        raise RowError("stage", f"the pipeline has no stage named {name!r}")
+    return Pending("stage", f"{pipeline_id}:{fold(name)}", (("name", name), ("pipeline_id", pipeline_id)))
+
+
+def _deal_contact(cells: dict[str, str | None], lookups: Lookups, company: Any) -> int | Pending:
+    email, name = cells.get("contact_email"), cells.get("contact")
+    found = (lookups.contact_by_email(email) if email else None) or (
+        lookups.contact_by_name(name) if name and not email else None
+    )
+    if found is not None:
+        return found
+    first, last = split_name(name) if name else (None, (email or "").partition("@")[0])
+    data = (("first_name", first), ("last_name", last), ("email", email), ("company_id", company))
+    return Pending("contact", f"@{email.lower()}" if email else fold(name or ""), data)
+
+
+def _linked(cells: dict[str, str | None], lookups: Lookups, out: Converted) -> None:
+    """A task's or note's deal (by title), company (by name) and contact (by e-mail): they must exist."""
+    if cells.get("deal"):
+        out.values["deal_id"] = lookups.deal_by_title(cells["deal"] or "")
+        if out.values["deal_id"] is None:
+            raise RowError("deal", f"there is no deal titled {cells['deal']!r}")
+    if cells.get("company"):
+        out.values["company_id"] = lookups.company_by_name(cells["company"] or "")
+        if out.values["company_id"] is None:
+            raise RowError("company", f"there is no company named {cells['company']!r}")
+    if cells.get("contact_email"):
+        out.values["contact_id"] = lookups.contact_by_email(cells["contact_email"] or "")
+        if out.values["contact_id"] is None:
+            raise RowError("contact_email", f"there is no contact with the e-mail {cells['contact_email']!r}")
+
+
+def _task(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    _linked(cells, lookups, out)
+    if cells.get("due_at"):
+        out.values["due_at"] = moment("due_at", cells["due_at"] or "")
+    if cells.get("done"):
+        out.values["done"] = boolean("done", cells["done"] or "")
+
+
+def _note(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages: StageChoices) -> None:
+    _linked(cells, lookups, out)
+
+
+_CONVERTERS: dict[str, Callable[[dict[str, str | None], Lookups, Converted, StageChoices], None]] = {
+    "company": _company,
+    "contact": _contact,
+    "lead": _lead,
+    "deal": _deal,
+    "task": _task,
+    "note": _note,
+}
