@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, ValidationInfo
 
 from crm_tui.text import find_forbidden_character
 
@@ -42,8 +43,9 @@ def _blank_to_none(value: object) -> object:
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError("is not an email address (expected name@example.com)")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    # The whole address: mail systems treat the local part case-insensitively in practice, and
+    # duplicate checks and look-ups by email compare stored text.
+    return value.lower()
 
 
 def _phone(value: str) -> str:
@@ -51,6 +53,40 @@ def _phone(value: str) -> str:
     if not _PHONE_ALLOWED.match(value) or digits < 5 or digits > 20:
         raise ValueError("is not a phone number (digits, spaces, + - ( ) and an optional extension)")
     return value
+
+
+def to_e164(value: str, country: str) -> str:
+    """`value` as E.164 ("+15551234567", an extension kept as " ext. 12") when phonenumbers reads
+    it as a valid number of `country` (or of the country its + prefix names); else unchanged."""
+    import phonenumbers  # lazily: only workspaces with a default country need it
+
+    try:
+        number = phonenumbers.parse(value, country.upper())
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164} ext. {number.extension}" if number.extension else e164
+
+
+def _phone_field(value: str | None, info: ValidationInfo) -> str | None:
+    """A phone as typed, checked; in E.164 when the validation context names a default country
+    (`context={"default_country": "US"}`, given by services.validation.validate)."""
+    if not value:
+        return value
+    value = _phone(value)
+    context = info.context if isinstance(info.context, dict) else {}
+    country = context.get("default_country")
+    return to_e164(value, country) if country else value
+
+
+@cache
+def has_phone(schema: type[BaseModel]) -> bool:
+    """True when `schema` has a Phone field, so validating it needs the default country."""
+    return any(
+        getattr(item, "func", None) is _phone_field for field in schema.model_fields.values() for item in field.metadata
+    )
 
 
 def _url(value: str) -> str:
@@ -98,10 +134,11 @@ OptionalLongText = Annotated[LongText | None, BeforeValidator(_blank_to_none)]
 """Optional multi-line text; blank becomes None."""
 
 Email = Annotated[SafeStr | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _email(v))]
-"""An optional email address, domain lower-cased."""
+"""An optional email address, lower-cased."""
 
-Phone = Annotated[SafeStr | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _phone(v))]
-"""An optional phone number as typed, checked for plausibility."""
+Phone = Annotated[SafeStr | None, BeforeValidator(_blank_to_none), AfterValidator(_phone_field)]
+"""An optional phone number, checked for plausibility; as typed, or E.164 when the validation
+context has a default country and the number is valid there."""
 
 Url = Annotated[SafeStr | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _url(v))]
 """An optional web address; https:// is added when no scheme is typed."""
@@ -133,5 +170,5 @@ RecordId = Annotated[int, Field(gt=0)]
 __all__ = [
     "CurrencyCode", "Domain", "Email", "Key", "Login", "LongText", "MinorUnits", "Name",
     "OptionalLongText", "OptionalStr", "Percent", "Phone", "RecordId", "SafeStr", "Stars", "Url",
-    "date", "datetime",
+    "date", "datetime", "has_phone", "to_e164",
 ]  # fmt: skip

@@ -24,8 +24,8 @@ from crm_tui.models import Company, Contact, Deal, Pipeline, Stage, Tag, User
 from crm_tui.money import MoneyError, parse_money
 from crm_tui.services import custom_fields, workspace_settings
 from crm_tui.services.custom_field_types import FieldDef, FieldError, coerce
+from crm_tui.services.export import restore
 
-_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r", "'\n")
 _TRUE = {"1", "true", "yes", "y", "x", "done", "ja", "oui", "si", "sí", "wahr", "vrai", "completed"}
 _FALSE = {"0", "false", "no", "n", "", "open", "nein", "non", "falsch", "faux", "not started"}
 _DEAL_STATUS = {
@@ -68,10 +68,7 @@ def clean(text: str | None) -> str | None:
     (against spreadsheet formula injection) taken off again, so a round trip is exact."""
     if text is None:
         return None
-    text = text.strip()
-    if text[:2] in _NEUTRALISED:
-        text = text[1:].strip()
-    return text or None
+    return restore(text.strip()).strip() or None
 
 
 @lru_cache(maxsize=65536)

@@ -23,7 +23,7 @@ from crm_tui.services.errors import NotFound
 from crm_tui.services.import_convert import Lookups, Pending, RowError, clean, company_key, fold
 from crm_tui.services.import_read import Row
 from crm_tui.services.import_rows import Converted, StageChoices, convert
-from crm_tui.services.validation import field_errors
+from crm_tui.services.validation import context_for, field_errors
 
 MATCH_KEYS = {"company": ("domain", "name", "phone"), "contact": ("email", "phone", "name"), "lead": ("email", "phone", "name")}
 """What duplicates may be matched on, per record type."""
@@ -119,6 +119,7 @@ class Planner:
         self.spec = spec_for(options.entity)
         self.keys = options.keys()
         self.seen: dict[tuple[str, str], Planned] = {}
+        self.context = context_for(self.spec.schema)  # phones in E.164 when the workspace has a country
         self._phones: dict[str, int] | None = None
 
     def plan(self, rows: list[Row], progress: Callable[[int, int], None] | None = None) -> list[Planned]:
@@ -150,7 +151,7 @@ class Planner:
         if isinstance(converted.values.get("stage_id"), Pending):
             data["stage_id"] = 1  # stands for the stage the import adds; any id passes the type check
         try:
-            values = self.spec.schema.model_validate(data).model_dump()
+            values = self.spec.schema.model_validate(data, context=self.context).model_dump()
         except ValidationError as error:
             errors = field_errors(error, self.spec.label)
             first = next(iter(errors))

@@ -222,7 +222,7 @@ def _condition(joins: Joins, column: Column, cond: Condition, user_id: int | Non
     return comparisons[op]
 
 
-def _selection(
+def id_selection(
     query: ListQuery, user_id: int | None, entity: EntityList | None = None, *, reverse: bool = False, ordered: bool = True
 ):
     """The matching ids (a SELECT with the joins it needs) and the ORDER BY of the list. Not
@@ -263,7 +263,7 @@ def count(query: ListQuery, user_id: int | None = None) -> int:
         # The index holds live records only, so its matches are the count: no need to visit them.
         sql, params = matches
         return database.execute_sql(f"SELECT COUNT(*) FROM ({sql}) AS m", params).fetchone()[0]
-    select, _ = _selection(query, user_id, ordered=False)
+    select, _ = id_selection(query, user_id, ordered=False)
     return select.count()
 
 
@@ -279,11 +279,11 @@ def page(
     offset = max(0, offset)
     if total is not None and offset > total // 2:
         wanted = max(0, min(limit, total - offset))
-        select, order = _selection(query, user_id, entity, reverse=True)
+        select, order = id_selection(query, user_id, entity, reverse=True)
         rows = select.order_by(*order).limit(wanted).offset(total - offset - wanted).tuples()
         ids = [row[0] for row in rows][::-1]
     else:
-        select, order = _selection(query, user_id, entity)
+        select, order = id_selection(query, user_id, entity)
         ids = [row[0] for row in select.order_by(*order).limit(limit).offset(offset).tuples()]
     return rows_by_id(entity, ids)
 
@@ -291,7 +291,7 @@ def page(
 def position_of(query: ListQuery, record_id: int, user_id: int | None = None) -> int | None:
     """Where a record is in the query's order (None if it does not match): one query numbering the
     matching rows in order."""
-    select, order = _selection(query, user_id)
+    select, order = id_selection(query, user_id)
     model = MODELS[query.entity]
     numbered = select.select_extend(fn.ROW_NUMBER().over(order_by=order).alias("position")).alias("numbered")
     row = (

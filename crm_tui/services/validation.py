@@ -6,7 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crm_tui.schemas.fields import has_phone
 from crm_tui.services.errors import ValidationFailed
+from crm_tui.services.workspace_settings import get_setting
+
+DEFAULT_COUNTRY = "default_country"
+"""The workspace setting holding the ISO 3166 code phones are read in (unset: phones as typed)."""
 
 _MESSAGES = {
     "missing": "is required",
@@ -55,9 +60,20 @@ def field_errors(error: ValidationError, label: str) -> dict[str, str]:
     return errors
 
 
-def validate(schema: type[BaseModel], data: dict[str, Any], label: str) -> dict[str, Any]:
-    """Validate `data` against `schema` and return the cleaned values, or raise ValidationFailed."""
+def context_for(schema: type[BaseModel]) -> dict[str, Any] | None:
+    """The validation context `schema` needs: the default country when it has a phone field (one
+    indexed read of the setting; schemas themselves never read the database)."""
+    if not has_phone(schema):
+        return None
+    return {DEFAULT_COUNTRY: get_setting(DEFAULT_COUNTRY)}
+
+
+def validate(
+    schema: type[BaseModel], data: dict[str, Any], label: str, *, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Validate `data` against `schema` and return the cleaned values, or raise ValidationFailed.
+    `context` defaults to `context_for(schema)` (phones in E.164 when a default country is set)."""
     try:
-        return schema.model_validate(data).model_dump()
+        return schema.model_validate(data, context=context if context is not None else context_for(schema)).model_dump()
     except ValidationError as error:
         raise ValidationFailed(label, field_errors(error, label)) from None
