@@ -125,3 +125,14 @@ def test_converted_leads_are_left_as_they_were(workspace: Workspace) -> None:
     assert Lead.get_by_id(lead.id).email == "BO@X.ORG"
     with pytest.raises(ServiceError):
         normalise.normalise(ctx, "deal")
+
+
+def test_custom_phone_fields_become_e164_on_save_too(workspace: Workspace) -> None:
+    from crm_tui.services import custom_field_admin
+
+    custom_field_admin.add_field(workspace.ctx, "contact", "Mobile", "phone")
+    kept = records.create(workspace.ctx, "contact", {"last_name": "Before", "custom": {"mobile": "(202) 555-0199"}})
+    assert kept.custom["mobile"] == "(202) 555-0199"
+    normalise.set_default_country(workspace.ctx, "US")
+    made = records.create(workspace.ctx, "contact", {"last_name": "After", "custom": {"mobile": "(202) 555-0199"}})
+    assert made.custom["mobile"] == "+12025550199"

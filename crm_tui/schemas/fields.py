@@ -49,7 +49,7 @@ def _email(value: str) -> str:
 
 
 def _phone(value: str) -> str:
-    digits = sum(ch.isdigit() for ch in value)
+    digits = sum(map(str.isdigit, value))
     if not _PHONE_ALLOWED.match(value) or digits < 5 or digits > 20:
         raise ValueError("is not a phone number (digits, spaces, + - ( ) and an optional extension)")
     return value

@@ -16,7 +16,8 @@ from crm_tui.dates import parse_date
 from crm_tui.models import Company, Contact, Deal, Lead, User
 from crm_tui.money import parse_money
 from crm_tui.schemas import fields as types
-from crm_tui.services.validation import message_for
+from crm_tui.services.validation import DEFAULT_COUNTRY, message_for
+from crm_tui.services.workspace_settings import get_setting
 
 COLUMN = {
     "text": "text", "long_text": "text", "email": "text", "phone": "text", "url": "text", "address": "text",
@@ -103,7 +104,9 @@ def coerce(fd: FieldDef, raw: Any, *, currency: str = "USD", today: date | None 
         if kind == "currency" and isinstance(raw, str):
             raw = parse_money(raw, currency)
         if kind in _ADAPTERS:
-            return _ADAPTERS[kind].validate_python(raw)
+            # Phones in E.164 when the workspace has a default country, as the standard fields are.
+            context = {DEFAULT_COUNTRY: get_setting(DEFAULT_COUNTRY)} if kind == "phone" else None
+            return _ADAPTERS[kind].validate_python(raw, context=context)
         if kind in ("number", "percent"):
             value = Decimal(str(raw).replace(",", "").strip().removesuffix("%"))
             if not value.is_finite() or abs(value) > Decimal(10) ** 15:

@@ -93,9 +93,9 @@ def revert(ctx: Context, batch_id: int) -> RevertReport:
             if action == "updated":
                 _restore(ctx, entity, record_id, before or {}, after or {}, report)
         created: dict[str, list[int]] = {}
-        for entity, record_id, action, _, _ in items:
-            if action == "created":
-                created.setdefault(entity, []).append(record_id)
+        for entity, record_id, action, _, after in items:
+            if action == "created":  # a bulk insert keeps the ids of a whole chunk in one item
+                created.setdefault(entity, []).extend((after or {}).get("ids") or [record_id])
         for entity in ("note", "task", "deal", "lead", "contact", "company"):
             if entity in created:
                 report.removed[_label(entity)] = _remove(tx, entity, created[entity])

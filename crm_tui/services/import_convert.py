@@ -25,6 +25,7 @@ from crm_tui.money import MoneyError, parse_money
 from crm_tui.services import custom_fields, workspace_settings
 from crm_tui.services.custom_field_types import FieldDef, FieldError, coerce
 from crm_tui.services.export import restore
+from crm_tui.text import find_forbidden_character
 
 _TRUE = {"1", "true", "yes", "y", "x", "done", "ja", "oui", "si", "sí", "wahr", "vrai", "completed"}
 _FALSE = {"0", "false", "no", "n", "", "open", "nein", "non", "falsch", "faux", "not started"}
@@ -277,6 +278,8 @@ class Lookups:
         if not name and not domain:
             return None
         label = name or domain
+        if len(label) > 200 or find_forbidden_character(label):
+            raise RowError("company", "is not a usable company name (too long, or holds a control character)")
         data = (("name", label), ("domain", domain or None))
         return Pending("company", company_key(label), data)
 

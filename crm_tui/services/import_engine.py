@@ -134,6 +134,7 @@ def _run(ctx: Context, table: Table, request: ImportRequest, *, dry_run: bool, p
                 mode=request.mode, on_duplicate=request.on_duplicate, txn=tx.token,
             ).execute()  # fmt: skip
             writer = Writer(tx, request.entity, lookups, batch_id)
+            writer.prepare(planned)
             storing = (lambda done, total: progress("storing", done, total)) if progress else None
             failed = writer.create([item for item in planned if item.action == "create"], storing)
             failed += writer.update([item for item in planned if item.action == "update"])

@@ -53,14 +53,21 @@ class Planned:
     reason: str = ""
     column: str = ""
     notices: list[str] = field(default_factory=list)
+    refs: list[Pending] = field(default_factory=list)
+    """The records to create before this row's (kept up to date by the planner)."""
 
     def pending(self) -> list[Pending]:
         """The records to create before this row's."""
-        found = [value for value in self.values.values() if isinstance(value, Pending)]
-        for value in self.values.values():
-            if isinstance(value, Pending):
-                found += [inner for _, inner in value.data if isinstance(inner, Pending)]
-        return found + [tag for tag in self.tags if isinstance(tag, Pending)]
+        return self.refs
+
+
+def _refs(values: dict[str, Any], tags: list[int | Pending]) -> list[Pending]:
+    found = []
+    for value in values.values():
+        if isinstance(value, Pending):
+            found.append(value)
+            found += [inner for _, inner in value.data if isinstance(inner, Pending)]
+    return found + [tag for tag in tags if isinstance(tag, Pending)]
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,8 @@ class Planner:
         item.values = {name: value for name, value in values.items() if name in converted.values} | refs
         item.defaults = {name: value for name, value in values.items() if name not in converted.values}
         item.custom, item.tags, item.notices = converted.custom, converted.tags, converted.notices
+        if refs or converted.tags:
+            item.refs = _refs(refs, converted.tags)
         return item
 
     def _reject(self, item: Planned, target: str, message: str) -> Planned:
@@ -244,6 +253,7 @@ class Planner:
         custom = _merge(current.custom, item.custom, fill=choice == "fill")
         item.action, item.existing, item.version = "update", record_id, current.version
         item.values, item.custom = changes, custom
+        item.refs = _refs(changes, item.tags)
         if not changes and not custom and not item.tags:
             item.action, item.reason = "skip", f"matches {label} #{record_id} (same {key}), which has these values already"
 
@@ -253,6 +263,7 @@ class Planner:
             earlier.values.update(_merge(earlier.values, item.values, fill=fill))
             earlier.custom.update(_merge(earlier.custom, item.custom, fill=fill))
             earlier.tags += [tag for tag in item.tags if tag not in earlier.tags]
+            earlier.refs = _refs(earlier.values, earlier.tags)
             item.action, item.reason = "skip", f"same {key} as line {earlier.line}: merged into it"
             return
         item.action, item.reason = "skip", f"same {key} as line {earlier.line}"

@@ -15,7 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from crm_tui.models import CompanyTag, ContactTag, DealTag, Event, ImportItem, LeadTag, database
+from peewee import AutoField, BigAutoField, BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
+from pydantic import ValidationError
+
+from crm_tui.models import CompanyTag, ContactTag, DealTag, Event, ImportItem, JSONField, LeadTag, database
+from crm_tui.schemas.records import CompanyIn
 from crm_tui.services import custom_fields, pipelines, records, search_index
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import ServiceError, ValidationFailed
@@ -30,6 +34,10 @@ _TAG_LINKS = {"company": (CompanyTag, "company"), "contact": (ContactTag, "conta
               "deal": (DealTag, "deal")}  # fmt: skip
 
 
+_PLAIN = (CharField, TextField, IntegerField, BigIntegerField, ForeignKeyField, AutoField, BigAutoField)
+"""Fields whose Python values both drivers take as they are (no db_value needed)."""
+
+
 def insert_rows(model: Any, fields: list[Any], rows: list[tuple[Any, ...]], *, returning: bool = False) -> list[int]:
     """A multi-row INSERT built directly (peewee's query builder spends far longer composing 500
     rows than the database spends storing them); values go through each field's db_value.
@@ -39,12 +47,18 @@ def insert_rows(model: Any, fields: list[Any], rows: list[tuple[Any, ...]], *, r
     param = database.param
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     group = "(" + ", ".join([param] * len(fields)) + ")"
-    convert = [field.db_value for field in fields]
+    plain = [isinstance(field, _PLAIN) and not isinstance(field, JSONField) for field in fields]
     ids: list[int] = []
     step = max(1, 30000 // len(fields) // 10 * 10)
     for start in range(0, len(rows), min(step, 1000)):
         chunk = rows[start : start + min(step, 1000)]
-        params = [to_db(value) for row in chunk for to_db, value in zip(convert, row, strict=True)]
+        if all(plain):
+            params = [value for row in chunk for value in row]
+        else:
+            convert = [None if is_plain else field.db_value for field, is_plain in zip(fields, plain, strict=True)]
+            params = [
+                value if to_db is None else to_db(value) for row in chunk for to_db, value in zip(convert, row, strict=True)
+            ]
         sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([group] * len(chunk))}'
         if returning:
             ids += [row[0] for row in database.execute_sql(f"{sql} RETURNING id", params).fetchall()]
@@ -118,10 +132,16 @@ class Writer:
         return failed
 
     def _create_bulk(self, chunk: list[Planned]) -> None:
-        spec = spec_for(self.entity)
+        full = [{**item.defaults, **{name: self.resolve(value) for name, value in item.values.items()}} for item in chunk]
+        ids = self._insert(self.entity, full)
+        self._custom(ids, chunk, full)
+        self._tags(ids, chunk)
+
+    def _insert(self, entity: str, full: list[dict[str, Any]]) -> list[int]:
+        """Insert validated records of `entity` with their creation events and search documents."""
+        spec = spec_for(entity)
         model = spec.model
         names = [name for name in spec.editable if name in spec.columns]
-        full = [{**item.defaults, **{name: self.resolve(value) for name, value in item.values.items()}} for item in chunk]
         now = self.tx.now
         given = {spec.columns[name] for name in names} | {model.created_at, model.updated_at, model.id}
         # Peewee applies the models' defaults (version = 1, ...) in Python, not in the table.
@@ -129,18 +149,36 @@ class Writer:
         rows = [tuple(values.get(name) for name in names) + (now, now, *defaults.values()) for values in full]
         fields = [spec.columns[name] for name in names] + [model.created_at, model.updated_at, *defaults]
         ids = insert_rows(model, fields, rows, returning=True)
-        self._custom(ids, chunk, full)
-        self._tags(ids, chunk)
         insert_rows(
             Event,
             [Event.at, Event.user, Event.kind, Event.entity, Event.record_id, Event.new, Event.txn],
             [
-                (now, self.tx.ctx.user_id, "record.created", self.entity, record_id, to_json(values), self.tx.token)
+                (now, self.tx.ctx.user_id, "record.created", entity, record_id, to_json(values), self.tx.token)
                 for record_id, values in zip(ids, full, strict=True)
             ],
         )
-        search_index.sync_many(self.entity, ids, fresh=True)
-        self.items += [(self.entity, record_id, "created", None, None) for record_id in ids]
+        search_index.sync_many(entity, ids, fresh=True)
+        if ids:  # one item per chunk: 100,000 rows of items would cost a second for nothing
+            self.items.append((entity, ids[0], "created", None, {"ids": ids}))
+        return ids
+
+    def prepare(self, planned: list[Planned]) -> None:
+        """Create, in bulk, the companies the rows name that do not exist yet (a contact file often
+        names thousands; one by one they would cost more than the contacts)."""
+        wanted: dict[str, Pending] = {}
+        for item in planned:
+            if item.action in ("create", "update"):
+                for pending in item.pending():
+                    if pending.kind == "company":
+                        wanted.setdefault(pending.key, pending)
+        fresh = [pending for key, pending in wanted.items() if ("company", key) not in self.made]
+        values = [_company_values(pending) for pending in fresh]
+        for start in range(0, len(fresh), CHUNK):
+            ids = self._insert("company", values[start : start + CHUNK])
+            for pending, data, record_id in zip(fresh[start : start + CHUNK], values[start : start + CHUNK], ids, strict=True):
+                self.made[("company", pending.key)] = record_id
+                self.lookups.remember_company(data["name"], data.get("domain"), record_id)
+        self.related["company"] += len(fresh)
 
     def _custom(self, ids: list[int], chunk: list[Planned], full: list[dict[str, Any]]) -> None:
         defs = custom_fields.definitions(self.entity)
@@ -228,3 +266,11 @@ class Writer:
         fields = [ImportItem.batch, ImportItem.entity, ImportItem.record_id, ImportItem.action, ImportItem.before, ImportItem.after]
         insert_rows(ImportItem, fields, rows)
 
+
+def _company_values(pending: Pending) -> dict[str, Any]:
+    """A new company's validated values (without the domain when it is unusable)."""
+    data = {"name": pending.get("name"), "domain": pending.get("domain")}
+    try:
+        return CompanyIn.model_validate(data).model_dump()
+    except ValidationError:
+        return CompanyIn.model_validate({"name": data["name"]}).model_dump()
