@@ -20,6 +20,7 @@ from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
 from crm_tui.screens.board_commands import BoardCommands
 from crm_tui.screens.dashboard import DashboardScreen
+from crm_tui.screens.data_tools import DataTools
 from crm_tui.screens.notifications import InboxBadge, NotificationsScreen, unread_text
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.record_search import RecordSearch
@@ -44,7 +45,7 @@ TOASTS_AT_ONCE = 3
 """New notifications shown as toasts one by one; more arriving together make one summary toast."""
 
 
-class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
+class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
     """The terminal CRM for one session (one user on one workspace)."""
 
     CSS_PATH = "styles/app.tcss"
@@ -266,6 +267,7 @@ class CrmApp(AutomationRunner, ReportsWorkerErrors, App[None]):
         yield SystemCommand(
             "Notifications", "Your inbox: reminders and messages, read and unread (F10)", self.action_notifications
         )
+        yield from self.data_commands()
 
     def open_record(self, entity: str, record_id: int) -> None:
         """Open the detail screen of one record (company, contact, lead or deal) over the current one."""
@@ -313,6 +315,14 @@ def binding_owners() -> list[type]:
     from crm_tui.screens.text_prompt import TextPromptScreen
     from crm_tui.widgets.card_list import CardList
     from crm_tui.widgets.charts import Chart
+    from crm_tui.screens.duplicates import DuplicatesScreen
+    from crm_tui.screens.export_dialog import ExportDialog
+    from crm_tui.screens.import_files import PathInput
+    from crm_tui.screens.import_mapping import TargetPicker
+    from crm_tui.screens.import_wizard import ImportWizard
+    from crm_tui.screens.merge_screen import MergeScreen
+    from crm_tui.screens.normalise_screen import NormaliseScreen
+    from crm_tui.screens.tag_cleanup import TagCleanupScreen
     from crm_tui.widgets.record_table import RecordTable
 
     return [
@@ -320,4 +330,5 @@ def binding_owners() -> list[type]:
         TextPromptScreen, KeysScreen, PipelinesScreen, StageFormScreen, RecordListScreen, RecordTable, RecordScreen,
         CustomFieldsScreen, CustomFieldFormScreen, RecordPickerScreen, DashboardScreen, Chart, DrillScreen,
         NotificationsScreen, TasksScreen, AutomationsScreen, RuleEditorScreen, DryRunScreen, RunLogScreen,
+        ExportDialog, ImportWizard, TargetPicker, PathInput, DuplicatesScreen, MergeScreen, TagCleanupScreen, NormaliseScreen,
     ]  # fmt: skip

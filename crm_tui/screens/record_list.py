@@ -48,6 +48,10 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
         Binding("tab", "switch_pane", "Views", show=False, tooltip="Between the views and the list", id="list.pane"),
         Binding("escape", "clear", "Clear", show=False, tooltip="Clear the search and the selection", id="list.clear"),
         Binding("u", "undo", "Undo", show=False, tooltip="Undo the last bulk delete", id="list.undo"),
+        Binding("x", "export", "Export", tooltip="Write this list (or every field) as CSV, JSON or vCard", id="list.export"),
+        Binding("i", "import", "Import", show=False, tooltip="Import records of this type from a CSV or XLSX file", id="list.import"),
+        Binding("M", "merge_selected", "Merge", show=False, tooltip="Merge the selected records (two or more)", id="list.merge"),
+        Binding("D", "duplicates", "Duplicates", show=False, tooltip="Find duplicates of this record type", id="list.duplicates"),
         Binding("r", "reload", "Refresh", show=False, tooltip="Read the list again", id="list.refresh"),
     ]
     DEFAULT_CSS = """
@@ -235,6 +239,44 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
         """Show the records as a table or as cards."""
         self.cards = not self.cards
         self.reload()
+
+    def action_export(self) -> None:
+        """Export the records of this list as shown (or every field) to a file."""
+        from crm_tui.screens.export_dialog import ExportDialog
+
+        view = self.view.name if self.view is not None else None
+        dialog = ExportDialog(self.entity, self.list_query, view, session_of(self).ctx.user_id)
+        self.app.push_screen(dialog, lambda message: message and self.notify(message, markup=False))
+
+    def action_import(self) -> None:
+        """Open the import wizard for this record type."""
+        self.app.action_import()  # type: ignore[attr-defined]
+
+    def action_duplicates(self) -> None:
+        """Find duplicates among this record type."""
+        self.app.action_duplicates()  # type: ignore[attr-defined]
+
+    def action_merge_selected(self) -> None:
+        """Merge the selected records (two or more) on the merge screen."""
+        from crm_tui.screens.merge_screen import MergeScreen
+
+        chosen = sorted(self.table.selected)
+        if len(chosen) < 2:
+            self.notify("Select two or more records with space first, then M merges them", severity="warning")
+            return
+
+        def merged(result: object) -> None:
+            if result is not None:
+                self.table.selected.clear()
+                self.reload()
+
+        self.app.push_screen(MergeScreen(self.entity, chosen), merged)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Merging and duplicates are for contacts, companies and leads."""
+        if action in ("merge_selected", "duplicates") and self.entity == "deal":
+            return False
+        return super().check_action(action, parameters)
 
     def action_reload(self) -> None:
         """Read the list again."""

@@ -54,6 +54,7 @@ class TasksScreen(ReportsWorkerErrors, Screen[None]):
         Binding(
             "right_square_bracket", "shift(1)", "Forward", key_display="]", tooltip="Later days", id="tasks.forward"
         ),
+        Binding("e", "export", "Export", show=False, tooltip="Tasks and appointments as an iCalendar file", id="tasks.export"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Read the tasks again", id="tasks.refresh"),
     ]
     DEFAULT_CSS = """
@@ -350,6 +351,12 @@ class TasksScreen(ReportsWorkerErrors, Screen[None]):
         """Move the agenda one span earlier (-1) or later (1)."""
         self.start += timedelta(days=SPANS[self.span] * direction)
         self.load()
+
+    def action_export(self) -> None:
+        """Write the tasks and appointments as an iCalendar (.ics) file for a calendar app."""
+        from crm_tui.screens.export_dialog import ExportDialog
+
+        self.app.push_screen(ExportDialog("calendar"), lambda message: message and self.notify(message, markup=False))
 
     def action_refresh(self) -> None:
         """Read everything again."""

@@ -79,7 +79,7 @@ class ImportResult:
         )
         out = [head, counts]
         if not self.dry_run and not self.stored and self.rejected:
-            out.append("All or nothing: fix the rejected rows (or use --mode partial) and import again.")
+            out.append("All or nothing: fix the rejected rows (or import in partial mode) and import again.")
         for kind, count in sorted(self.related.items()):
             name = kind if count == 1 else _PLURALS[kind]
             out.append(f"{count} new {name} {'created' if self.stored else 'would be created'} along the way.")
