@@ -49,7 +49,8 @@ def test_the_same_seed_gives_the_same_data(tmp_path: Path) -> None:
 def test_demo_data_looks_like_a_real_pipeline(workspace: Workspace) -> None:
     counts = demo.generate(workspace.ctx, SMALL, now=FROZEN_NOW)
 
-    assert (counts["companies"], counts["contacts"], counts["leads"], counts["deals"]) == (30, 90, 20, 300)
+    # Plus a few records typed twice (two companies, four contacts), for "Find duplicates" to show.
+    assert (counts["companies"], counts["contacts"], counts["leads"], counts["deals"]) == (32, 94, 20, 300)
     assert Pipeline.select().count() == 2
     kinds = dict(
         Deal.select(Stage.kind, fn.COUNT(Deal.id))
@@ -85,3 +86,10 @@ def test_the_generator_only_fills_an_empty_workspace(workspace: Workspace) -> No
 
 def test_sizes_scale_with_deals() -> None:
     assert demo.DemoSizes().scaled_to(100_000) == demo.DemoSizes(companies=37_500, contacts=150_000, leads=25_000, deals=100_000)
+
+
+def test_the_demo_has_duplicates_to_find(sqlite_workspace: Workspace) -> None:
+    from crm_tui.services import dedupe
+
+    demo.generate(sqlite_workspace.ctx, SMALL, now=FROZEN_NOW)
+    assert len(dedupe.scan("contact")) >= 3 and len(dedupe.scan("company")) == 2

@@ -37,8 +37,8 @@ from crm_tui.models import (
     User,
     database,
 )
+from crm_tui.services import demo_fields, records, search_index
 from crm_tui.services import demo_words as words
-from crm_tui.services import demo_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.schema import seed_pipeline
@@ -404,6 +404,7 @@ def generate(
         _fix_sequences([Company, Contact, Deal, Appointment, Note])
         demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
+        _plant_duplicates(ctx, gen.rng)
         put_setting("demo", {"seed": seed, "generated_at": gen.now.isoformat(), "deals": sizes.deals})
         _switch_on_rules(ctx)
     made = {
@@ -411,6 +412,25 @@ def generate(
         "stage changes": StageChange, "tasks": Task, "notes": Note, "appointments": Appointment, "events": Event,
     }  # fmt: skip
     return {label: model.select().count() for label, model in made.items()}
+
+
+def _plant_duplicates(ctx: Context, rng: random.Random) -> None:
+    """A few records typed twice, as every real CRM has: "Find duplicates" shows them to a newcomer."""
+    people = list(
+        Contact.select(Contact.first_name, Contact.last_name, Contact.email, Contact.company, Contact.owner)
+        .where(Contact.company.is_null(False), Contact.email.is_null(False))
+        .order_by(Contact.id)
+        .limit(200)
+        .tuples()
+    )
+    for number, (first, last, email, company_id, owner_id) in enumerate(rng.sample(people, min(4, len(people)))):
+        typo = last[:-2] + last[-1] + last[-2] if len(last) > 3 else last  # two letters swapped
+        again = email.upper() if number == 0 else email.replace("@", "1@")  # the same address in capitals, or another
+        records.create(ctx, "contact", {"first_name": first, "last_name": typo, "email": again, "company_id": company_id,
+                                        "owner_id": owner_id})  # fmt: skip
+    companies = list(Company.select(Company.name).where(Company.name.endswith(" GmbH")).order_by(Company.id).limit(50).tuples())
+    for (name,) in rng.sample(companies, min(2, len(companies))):
+        records.create(ctx, "company", {"name": name.upper()})
 
 
 DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers when a deal is won", "Kickoff tasks when a deal is won")
