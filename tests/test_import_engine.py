@@ -194,3 +194,15 @@ def test_neutralised_cells_from_an_export_come_back_as_typed(workspace: Workspac
 def test_rows_with_the_wrong_number_of_cells_are_rejected(workspace: Workspace) -> None:
     result = _run(workspace, "company", b"Name,Domain\nAcme,acme.com\nToo,many,cells\n", mode="partial")
     assert result.created == 1 and result.rejected[0].reason == "has 3 cells where the header has 2"
+
+
+def test_a_new_field_is_made_only_when_the_import_stores(workspace: Workspace) -> None:
+    from crm_tui.models import CustomField
+
+    table = read_bytes(b"Company,Notes\nAcme,fine\nGlobex,\"two\nlines\"\n")
+    request = ImportRequest("company", {0: "name"}, new_fields={1: "Notes"})
+    dry = run_import(workspace.ctx, table, request, dry_run=True)
+    assert dry.created == 1 and dry.rejected[0].reason.startswith("Notes: does not fit a text field")
+    assert not CustomField.select().exists()
+    refused = run_import(workspace.ctx, table, request)
+    assert not refused.stored and not CustomField.select().exists() and Company.select().count() == 0

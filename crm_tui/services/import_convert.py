@@ -72,6 +72,11 @@ def clean(text: str | None) -> str | None:
     return restore(text.strip()).strip() or None
 
 
+def new_field_key(index: int) -> str:
+    """The stand-in key of column `index`'s values while its new custom field does not exist yet."""
+    return f"__new_{index}"
+
+
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case and accents folded, spaces collapsed: how names are compared."""
@@ -334,6 +339,10 @@ class Lookups:
 
     def custom_value(self, key: str, text: str, currency: str) -> Any:
         """A custom field's value from its cell; multi-select options split on ; or ,."""
+        if key.startswith("__new_"):  # a text field the import makes: one line of at most 500 characters
+            if len(text) > 500 or find_forbidden_character(text):
+                raise RowError(f"custom.{key}", "does not fit a text field (one line, at most 500 characters)")
+            return text
         fd = self.custom[key]
         raw: Any = tag_names(text) if fd.type == "multi_select" else text
         if fd.type == "user":

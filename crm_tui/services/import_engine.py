@@ -22,7 +22,7 @@ from crm_tui.models import ImportBatch
 from crm_tui.services import custom_field_admin
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
-from crm_tui.services.import_convert import Lookups
+from crm_tui.services.import_convert import Lookups, new_field_key
 from crm_tui.services.import_plan import ON_DUPLICATE, Planned, Planner, PlanOptions
 from crm_tui.services.import_read import Table
 from crm_tui.services.import_rows import StageChoices
@@ -119,16 +119,17 @@ def run_import(
 
 def _run(ctx: Context, table: Table, request: ImportRequest, *, dry_run: bool, progress: Progress | None) -> ImportResult:
     started = time.perf_counter()
+    # The rows are planned before the write transaction opens: on SQLite a write transaction holds
+    # the lock every other save waits for, so it covers only the storing.
+    lookups = Lookups.load(request.entity)
+    planned = _plan(request, table, lookups, progress)
     if dry_run:
-        lookups = Lookups.load(request.entity)
-        return _summary(request, table, _plan(request, table, lookups, progress), lookups, dry_run=True)
+        return _summary(request, table, planned, lookups, dry_run=True)
+    if request.mode == "all" and any(item.action == "reject" for item in planned):
+        return _summary(request, table, planned, lookups)
     try:
         with write(ctx) as tx:
-            mapping = _with_new_fields(ctx, request)
-            lookups = Lookups.load(request.entity)
-            planned = _plan(request, table, lookups, progress, mapping)
-            if request.mode == "all" and any(item.action == "reject" for item in planned):
-                raise _Abort(_summary(request, table, planned, lookups))
+            _make_new_fields(ctx, request, planned)
             batch_id = ImportBatch.insert(
                 entity=request.entity, file_name=request.file_name[:250], user=ctx.user_id, created_at=tx.now,
                 mode=request.mode, on_duplicate=request.on_duplicate, txn=tx.token,
@@ -158,21 +159,18 @@ class _Abort(Exception):
         self.result = result
 
 
-def _with_new_fields(ctx: Context, request: ImportRequest) -> dict[int, str]:
-    mapping = dict(request.mapping)
+def _make_new_fields(ctx: Context, request: ImportRequest, planned: list[Planned]) -> None:
+    """Create the text fields asked for unmapped columns, and file the rows' values under them."""
     for index, label in request.new_fields.items():
         made = custom_field_admin.add_field(ctx, request.entity, label, "text")
-        mapping[index] = f"custom.{made.key}"
-    return mapping
+        for item in planned:
+            if (value := item.custom.pop(new_field_key(index), None)) is not None:
+                item.custom[made.key] = value
 
 
-def _plan(
-    request: ImportRequest, table: Table, lookups: Lookups, progress: Progress | None, mapping: dict[int, str] | None = None
-) -> list[Planned]:
-    if mapping is None:  # a dry run: a column that will get a new field is checked as text
-        mapping = dict(request.mapping)
-        for index in request.new_fields:
-            mapping[index] = ""
+def _plan(request: ImportRequest, table: Table, lookups: Lookups, progress: Progress | None) -> list[Planned]:
+    # A column that will get a new field is planned under a stand-in key, checked as text.
+    mapping = dict(request.mapping) | {index: f"custom.{new_field_key(index)}" for index in request.new_fields}
     options = PlanOptions(
         request.entity, mapping, request.on_duplicate, request.match_on, request.stages, tuple(table.header)
     )
