@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crm_tui.models import Company, Contact, Lead
+from crm_tui.models import Company, Contact, Lead, database
 from crm_tui.services import records
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound
@@ -209,8 +209,7 @@ class Planner:
         live = model.deleted_at.is_null()
         if "email" in self.keys:
             emails = {item.values["email"] for item in chunk if item.values.get("email")}
-            wanted = list(emails | {email.lower() for email in emails})
-            for record_id, email in model.select(model.id, model.email).where(model.email.in_(wanted), live).tuples():
+            for record_id, email in _live_in(model, "email", list(emails | {email.lower() for email in emails})):
                 found.setdefault(("email", email.lower()), record_id)
         if "domain" in self.keys:
             domains = list({item.values["domain"] for item in chunk if item.values.get("domain")})
@@ -280,3 +279,14 @@ def _merge(current: dict[str, Any], new: dict[str, Any], *, fill: bool) -> dict[
         for name, value in new.items()
         if not _empty(value) and current.get(name) != value and (not fill or _empty(current.get(name)))
     }
+
+
+def _live_in(model: Any, column: str, values: list[str]) -> list[tuple[int, str]]:
+    """(id, value) of the live rows whose `column` is one of `values`: plain SQL, since composing
+    an IN list of a thousand values costs the query builder longer than the indexed lookup."""
+    if not values:
+        return []
+    marks = ", ".join([database.param] * len(values))
+    table = model._meta.table_name
+    sql = f'SELECT id, "{column}" FROM "{table}" WHERE "{column}" IN ({marks}) AND deleted_at IS NULL ORDER BY id'
+    return list(database.execute_sql(sql, values).fetchall())
