@@ -19,6 +19,7 @@ from crm_tui.money import exponent
 from crm_tui.services import lookup_paths, workspace_settings
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError, coerce, from_row, to_columns
 from crm_tui.services.errors import ValidationFailed
+from crm_tui.services.sql_util import among
 
 __all__ = ["RECORD_MODELS", "FieldDef", "FieldError", "apply", "definitions", "read", "store"]
 
@@ -75,7 +76,7 @@ def read(entity: str, record_ids: list[int], defs: list[FieldDef] | None = None)
         CustomValue.integer,
         CustomValue.real,
         CustomValue.json,
-    ).where(CustomValue.field.in_(list(by_id)), CustomValue.record_id.in_(record_ids))
+    ).where(CustomValue.field.in_(list(by_id)), among(CustomValue.record_id, record_ids))
     for field_id, record_id, text, integer, real, data in query.tuples():
         fd = by_id[field_id]
         result[record_id][fd.key] = from_row(fd, text, integer, real, data)

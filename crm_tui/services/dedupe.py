@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ from rapidfuzz import fuzz, process
 
 from crm_tui.models import Company, Contact, Lead
 from crm_tui.services.errors import ServiceError
+from crm_tui.services.sql_util import live_chunks
 
 CHUNK = 5000
 """Rows read per query."""
@@ -213,28 +214,11 @@ class _Progress:
 _MODELS = {"company": Company, "contact": Contact, "lead": Lead}
 
 
-def _stream(model: Any, columns: list[Any]) -> Iterator[list[tuple]]:
-    """The live rows of `model` as tuples (id first), CHUNK at a time, by id."""
-    after = 0
-    while True:
-        rows = list(
-            model.select(model.id, *columns)
-            .where(model.deleted_at.is_null(), model.id > after)
-            .order_by(model.id)
-            .limit(CHUNK)
-            .tuples()
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-
-
 def _read(entity: str, steps: _Progress) -> list[_Row]:
     model = _MODELS[entity]
     rows: list[_Row] = []
     if entity == "company":
-        for chunk in _stream(model, [model.name, model.domain, model.website, model.phone]):
+        for chunk in live_chunks(model, [model.name, model.domain, model.website, model.phone], size=CHUNK):
             for rid, name, domain, website, phone in chunk:
                 key = company_key(name)
                 host = web_domain(domain) or web_domain(website)
@@ -242,7 +226,7 @@ def _read(entity: str, steps: _Progress) -> list[_Row]:
             steps.step(len(chunk))
         return rows
     other = model.company if entity == "contact" else model.company_name
-    for chunk in _stream(model, [model.first_name, model.last_name, model.email, model.phone, other]):
+    for chunk in live_chunks(model, [model.first_name, model.last_name, model.email, model.phone, other], size=CHUNK):
         for rid, first, last, email, phone, company in chunk:
             first, last = fold(first), fold(last)
             email = email.strip().lower() if email else None

@@ -19,15 +19,16 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from peewee import JOIN, SQL, Expression, ModelSelect
+from peewee import JOIN, Expression, ModelSelect
 
-from crm_tui.models import Appointment, CustomValue, Deal, Note, Task, User
+from crm_tui.models import Appointment, Deal, Note, Task, User
 from crm_tui.money import exponent
 from crm_tui.services import custom_fields, lookup_paths, record_lists
-from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError, from_row
+from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError
 from crm_tui.services.entities import spec_for
 from crm_tui.services.list_fields import Column, entity_list
 from crm_tui.services.record_lists import ListQuery
+from crm_tui.services.sql_util import among
 
 CHUNK = 1000
 """Records read per query."""
@@ -119,36 +120,6 @@ def query_ids(query: ListQuery, user_id: int | None) -> tuple[int, Iterator[list
 
 
 # -- values ---------------------------------------------------------------------------------------
-def among(field: Any, ids: Iterable[int]) -> Expression:
-    """`field IN (ids)`, fast: peewee builds and binds a node per value of `in_(list)`, which costs
-    more than the query itself at a thousand ids. The ids are written as integer literals: each
-    went through int(), so nothing but digits and a sign can reach the SQL."""
-    values = [int(value) for value in ids]
-    if not values:
-        return field.in_([])
-    return field.in_(SQL(f"({', '.join(map(str, values))})"))
-
-
-def read_custom(entity: str, ids: list[int], defs: list[FieldDef]) -> dict[int, dict[str, Any]]:
-    """Every custom value of the given records (as custom_fields.read, with one IN fragment)."""
-    by_id = {fd.id: fd for fd in defs}
-    result: dict[int, dict[str, Any]] = {record_id: {} for record_id in ids}
-    if not by_id or not ids:
-        return result
-    query = CustomValue.select(
-        CustomValue.field,
-        CustomValue.record_id,
-        CustomValue.text,
-        CustomValue.integer,
-        CustomValue.real,
-        CustomValue.json,
-    ).where(CustomValue.field.in_(list(by_id)), among(CustomValue.record_id, ids))
-    for field_id, record_id, text, integer, real, data in query.tuples():
-        fd = by_id[field_id]
-        result[record_id][fd.key] = from_row(fd, text, integer, real, data)
-    return result
-
-
 def major(minor: int | None, currency: str) -> Decimal | None:
     """Minor units as a Decimal of major units with the currency's decimals (123450 -> 1234.50)."""
     return None if minor is None else Decimal(int(minor)).scaleb(-exponent(currency))
@@ -183,7 +154,7 @@ class Custom:
 
     def read(self, ids: list[int]) -> dict[int, dict[str, Any]]:
         """The chunk's values (record id -> key -> value), with the titles its references need."""
-        values = read_custom(self.entity, ids, self.defs)
+        values = custom_fields.read(self.entity, ids, self.defs)
         self.prepare(values.values())
         return values
 

@@ -29,6 +29,7 @@ from crm_tui.schemas import fields as types
 from crm_tui.services import computed_fields, custom_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
+from crm_tui.services.sql_util import live_chunks
 from crm_tui.services.unit import Txn, write
 from crm_tui.services.validation import DEFAULT_COUNTRY
 from crm_tui.services.workspace_settings import get_setting, put_setting
@@ -119,23 +120,6 @@ def _live(model: Any, entity: str) -> Any:
     return live & model.converted_at.is_null() if entity == "lead" else live
 
 
-def _chunks(entity: str, columns: list[Any]) -> Any:
-    model = _MODELS[entity]
-    after = 0
-    while True:
-        rows = list(
-            model.select(model.id, model.version, *columns)
-            .where(_live(model, entity), model.id > after)
-            .order_by(model.id)
-            .limit(CHUNK)
-            .tuples()
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-
-
 def _diffs(entity: str, rows: list[tuple], defs: list[custom_fields.FieldDef], country: str | None) -> dict[int, dict]:
     """Record id -> {field: (old, new)} (custom fields as "custom.<key>": (row id, old, new))."""
     names = list(RULES[entity])
@@ -200,7 +184,9 @@ def normalise(
     for name in entities:
         model = _MODELS[name]
         defs = [fd for fd in custom_fields.definitions(name) if fd.type in CUSTOM_TYPES]
-        for rows in _chunks(name, [getattr(model, column) for column in RULES[name]]):
+        columns = [model.version, *(getattr(model, column) for column in RULES[name])]
+        unconverted = model.converted_at.is_null() if name == "lead" else None  # converted leads stay as they were
+        for rows in live_chunks(model, columns, where=unconverted, size=CHUNK):
             diffs = _diffs(name, rows, defs, country)
             if diffs and not dry_run:
                 with write(ctx) as tx:
