@@ -304,3 +304,16 @@ def test_undo_leaves_a_row_moved_elsewhere_since(workspace: Workspace) -> None:
     assert undone.kept == 1
     assert Deal.get_by_id(first.id).contact_id == b.id and Deal.get_by_id(second.id).contact_id == c.id
     assert records.get("contact", b.id).deleted_at is None
+
+
+def test_the_timelines_tell_of_a_merge_and_its_undo(workspace: Workspace) -> None:
+    from crm_tui.services import timeline
+
+    ctx = workspace.ctx
+    keep = records.create(ctx, "contact", {"first_name": "Ada", "last_name": "Lovelace"})
+    gone = records.create(ctx, "contact", {"first_name": "Ada", "last_name": "Lovelace"})
+    result = merge.merge(ctx, merge.plan("contact", [keep.id, gone.id]), None, keep.id)
+    assert f"merged #{gone.id} into this record" in [item.text for item in timeline.timeline("contact", keep.id)]
+    assert f"merged into #{keep.id}" in [item.text for item in timeline.timeline("contact", gone.id)]
+    merge.undo(ctx, result.event_id)
+    assert "merge undone" in [item.text for item in timeline.timeline("contact", keep.id)]

@@ -115,3 +115,11 @@ def test_compact_money() -> None:
     assert format_money(133_000_000, "EUR", compact=True) == "€1.33M"
     assert format_money(50_000, "GBP", compact=True) == "£500"
     assert format_money(1_250, "CHF") == "12.50 CHF"
+
+
+def test_a_tag_name_is_at_most_60_characters() -> None:
+    from crm_tui.schemas.records import TagIn
+
+    assert TagIn.model_validate({"name": "x" * 60}).name == "x" * 60
+    with pytest.raises(Exception, match="at most 60"):
+        TagIn.model_validate({"name": "x" * 61})

@@ -4,7 +4,7 @@ changes) against these, so cross-field rules hold on updates as well as on creat
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -199,7 +199,9 @@ class AppointmentIn(LinksIn):
 class TagIn(RecordIn):
     """A tag."""
 
-    name: Name = Field(max_length=60)
+    # Annotated[..., Field(...)] adds the limit; `Name = Field(max_length=60)` was overridden by
+    # Name's own 200 and never applied.
+    name: Annotated[Name, Field(max_length=60)]
     color: OptionalStr = None
 
 

@@ -29,7 +29,7 @@ from crm_tui.text import safe_text
 from crm_tui.widgets.field_editors import ReferencePicker, make_editor, value_of
 
 _ICONS = {"note": "✎", "call": "☎", "email": "✉", "task": "☐", "task_done": "☑", "appointment": "◷", "created": "+",
-          "changed": "~", "moved": "→", "converted": "⇄", "deleted": "✕", "restored": "↺"}  # fmt: skip
+          "changed": "~", "moved": "→", "converted": "⇄", "deleted": "✕", "restored": "↺", "merged": "⧉"}  # fmt: skip
 
 
 def _dom_id(key: str) -> str:

@@ -26,7 +26,7 @@ class TimelineItem:
 
     at: datetime
     who: str | None
-    kind: str  # note, call, email, task, task_done, appointment, created, changed, moved, converted, deleted, restored
+    kind: str  # note, call, email, task, task_done, appointment, created, changed, moved, converted, deleted, restored, merged
     text: str
 
 
@@ -122,6 +122,14 @@ def _event_item(event: Event, stages: dict[int, str]) -> TimelineItem | None:
         return TimelineItem(at, who, kind.removeprefix("record."), kind.removeprefix("record."))
     if kind in ("tag.added", "tag.removed"):
         return TimelineItem(at, who, "changed", kind.replace(".", " "))
+    if kind in ("record.merged", "record.merged_into", "record.unmerged"):
+        data = json.loads(event.new or "{}")
+        if kind == "record.merged":
+            ids = ", ".join(f"#{record_id}" for record_id in data.get("merged", []))
+            return TimelineItem(at, who, "merged", f"merged {ids} into this record")
+        if kind == "record.merged_into":
+            return TimelineItem(at, who, "merged", f"merged into #{data.get('survivor', '?')}")
+        return TimelineItem(at, who, "merged", "merge undone")
     return None
 
 
