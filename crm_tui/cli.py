@@ -189,9 +189,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             deals=sizes.deals,
         )
         print(f"crm: filling the demo workspace ({sizes.deals:,} deals)…", file=sys.stderr)
-        counts = demo.generate(workspace.ctx, sizes, seed=args.seed, progress=_progress_printer())
-        erase = "\r\033[K" if sys.stderr.isatty() else ""
-        print(erase + "crm: made " + ", ".join(f"{n:,} {name}" for name, n in counts.items()), file=sys.stderr)
+        counts = demo.generate(workspace.ctx, sizes, seed=args.seed, progress=progress_printer())
+        erase_progress()
+        print("crm: made " + ", ".join(f"{n:,} {name}" for name, n in counts.items()), file=sys.stderr)
     if args.no_open:
         return 0
     return _run_app(workspace, settings)
@@ -217,7 +217,8 @@ def _reset_demo(target: Target) -> None:
         Path(f"{target.path}{suffix}").unlink(missing_ok=True)
 
 
-def _progress_printer() -> Callable[[str, int, int], None] | None:
+def progress_printer() -> Callable[[str, int, int], None] | None:
+    """On a terminal, a callback that shows `step: done/total` on one line of stderr; else None."""
     if not sys.stderr.isatty():
         return None
 
@@ -225,6 +226,12 @@ def _progress_printer() -> Callable[[str, int, int], None] | None:
         print(f"\r\033[K  {step}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
 
     return show
+
+
+def erase_progress() -> None:
+    """Clear the line `progress_printer` drew (on a terminal)."""
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,12 @@ def _format(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace, workspace: Any) -> int:
     """Carry out `crm export`: 0 when written, 2 (with a message on stderr) when it cannot be."""
+    from crm_tui.cli import erase_progress, progress_printer  # the cli imports this module at its top
     from crm_tui.services import export
     from crm_tui.services.errors import ServiceError
     from crm_tui.text import safe_text
 
+    show = progress_printer()
     try:
         request = export.request_for(
             args.entity, _format(args), view=args.view, columns=args.columns, user_id=workspace.ctx.user_id
@@ -65,12 +68,12 @@ def run(args: argparse.Namespace, workspace: Any) -> int:
         if args.output is None:
             _to_stdout(request)
             return 0
-        count = export.export_file(request, args.output, _progress_printer())
+        count = export.export_file(request, args.output, show and partial(show, "exporting"))
     except ServiceError as error:
-        _clear_progress()
+        erase_progress()
         print(f"crm: {safe_text(error)}", file=sys.stderr)
         return EXIT_ERROR
-    _clear_progress()
+    erase_progress()
     print(f"wrote {export.describe(count, request.entity)} to {args.output}", file=sys.stderr)
     return 0
 
@@ -90,18 +93,3 @@ def _to_stdout(request: Any) -> None:
         stream.flush()
     finally:
         stream.detach()  # leave sys.stdout's buffer open
-
-
-def _progress_printer() -> Any:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        print(f"\r\033[K  exporting: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
-def _clear_progress() -> None:
-    if sys.stderr.isatty():
-        print("\r\033[K", end="", file=sys.stderr, flush=True)

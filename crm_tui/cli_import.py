@@ -47,7 +47,6 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, open_workspace: Any) -> int:
     """Carry out `crm import ...`; `open_workspace()` opens (or creates) the target workspace."""
     from crm_tui.services import import_batches
-    from crm_tui.services.errors import ServiceError
 
     if args.entity == "list":
         open_workspace()
@@ -76,20 +75,17 @@ def run(args: argparse.Namespace, open_workspace: Any) -> int:
         reason = getattr(error, "strerror", None) or str(error)
         print(f"crm: cannot read {args.file}: {reason}", file=sys.stderr)
         return EXIT_UNREADABLE
-    workspace = open_workspace()
-    try:
-        return _import(args, entity, table, workspace)
-    except ServiceError as error:
-        print(f"crm: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
+    return _import(args, entity, table, open_workspace())  # crm's main reports a ServiceError (exit 2)
 
 
 def _entity(name: str) -> str | None:
-    from crm_tui.services.import_columns import ENTITIES as SINGULAR
-    from crm_tui.services.import_columns import PLURALS
+    from crm_tui.services.errors import ServiceError
+    from crm_tui.services.import_columns import entity_of
 
-    name = name.lower()
-    return PLURALS.get(name) or (name if name in SINGULAR else None)
+    try:
+        return entity_of(name)
+    except ServiceError:
+        return None
 
 
 def _import(args: argparse.Namespace, entity: str, table: Any, workspace: Any) -> int:

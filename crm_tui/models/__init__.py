@@ -10,7 +10,7 @@ from crm_tui.models.meta import WorkspaceSetting
 from crm_tui.models.people import ROLES, User, UserPreference
 from crm_tui.models.pipeline import STAGE_KINDS, Deal, Pipeline, Stage, StageChange
 from crm_tui.models.records import LEAD_STATUSES, Company, Contact, Lead
-from crm_tui.models.tags import CompanyTag, ContactTag, DealTag, LeadTag, Tag
+from crm_tui.models.tags import TAG_LINKS, CompanyTag, ContactTag, DealTag, LeadTag, Tag
 from crm_tui.models.views import SavedView
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
@@ -46,7 +46,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
 """Every table, parents before children (the order tables are created in)."""
 
 __all__ = [
-    "ALL_MODELS", "FIELD_TYPES", "LEAD_STATUSES", "ROLES", "STAGE_KINDS",
+    "ALL_MODELS", "FIELD_TYPES", "TAG_LINKS", "LEAD_STATUSES", "ROLES", "STAGE_KINDS",
     "Appointment", "AppointmentAttendee", "AutomationRule", "AutomationRun", "BaseModel",
     "Company", "CompanyTag", "Contact", "ContactTag", "CustomField", "CustomValue", "Deal",
     "DealTag", "Event", "ImportBatch", "ImportItem", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",

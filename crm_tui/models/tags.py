@@ -54,3 +54,12 @@ class DealTag(BaseModel):
 
     class Meta:
         indexes = ((("deal", "tag"), True),)
+
+
+TAG_LINKS: dict[str, tuple[type[BaseModel], str]] = {
+    "company": (CompanyTag, "company"),
+    "contact": (ContactTag, "contact"),
+    "lead": (LeadTag, "lead"),
+    "deal": (DealTag, "deal"),
+}
+"""Per taggable record type: its link model and the name of the link's field for the record."""

@@ -13,9 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from crm_tui.schemas.fields import Name
 
-EVENT_ENTITIES = ("deal", "lead", "contact", "company", "task")
-"""Record types whose creation, changes, assignment and deletion can trigger a rule."""
-
 Entity = Literal["deal", "lead", "contact", "company", "task"]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 

@@ -16,13 +16,12 @@ from peewee import fn
 
 from crm_tui.models import Deal, Lead, Pipeline, Stage, Tag, Task, User
 from crm_tui.services import bulk, deals, notifications, records
-from crm_tui.services.automation_match import render
+from crm_tui.services.automation_match import OWNER_FIELD, render
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
 _LINK = {"deal": "deal_id", "lead": "lead_id", "contact": "contact_id", "company": "company_id"}
-_OWNER = {"task": "assignee_id"}
 WORK_HOUR = 9
 """Tasks due on a date field (not a time) fall due at this hour (UTC) of that day."""
 
@@ -161,7 +160,7 @@ def apply(ctx: Context, action: Any, view: dict[str, Any], *, rule_id: int, now:
             user_id = _next_in_turn(rule_id, action.users)
         else:
             user_id = _least_loaded(entity, action.users)
-        field = _OWNER.get(entity, "owner_id")
+        field = OWNER_FIELD.get(entity, "owner_id")
         records.update(ctx, entity, record_id, {field: user_id}, version=view["version"])
         login = User.select(User.login).where(User.id == user_id).scalar()
         return f"assigned to {login}"

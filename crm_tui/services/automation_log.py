@@ -12,8 +12,9 @@ from peewee import fn
 from crm_tui import clock
 from crm_tui.models import AutomationRule, AutomationRun, Event
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
-from crm_tui.services import automation_time
+from crm_tui.services import automation_time, records
 from crm_tui.services.automation_match import conditions_hold, happenings, record_view, render, trigger_matches
+from crm_tui.services.changes import latest_event_id
 
 DRY_RUN_EVENTS = 50_000
 """A dry run reads at most this many event-log rows (the newest of the period)."""
@@ -54,8 +55,12 @@ def run_log(*, rule_id: int | None = None, status: str | None = None, text: str 
         query = query.where(AutomationRun.status == status)
     rows: list[RunRow] = []
     needle = text.strip().casefold()
-    for run in query.limit(limit * 5 if needle else limit).objects():
-        title = _title(run.entity, run.record_id)
+    runs = list(query.limit(limit * 5 if needle else limit).objects())
+    titles = _titles(runs)
+    for run in runs:
+        title = ""
+        if run.entity and run.record_id is not None:
+            title = titles.get((run.entity, run.record_id)) or f"{run.entity} #{run.record_id} (deleted)"
         row = RunRow(
             run.id, run.started_at, run.rule_id, run.name, run.trigger, run.entity, run.record_id, title,
             run.status, list(run.outcomes or []), run.error, run.depth,
@@ -68,11 +73,17 @@ def run_log(*, rule_id: int | None = None, status: str | None = None, text: str 
     return rows
 
 
-def _title(entity: str | None, record_id: int | None) -> str:
-    if not entity or record_id is None:
-        return ""
-    view = record_view(entity, record_id)
-    return str(view["record"]) if view else f"{entity} #{record_id} (deleted)"
+def _titles(runs: list[Any]) -> dict[tuple[str, int], str]:
+    """The titles of the live records the runs are about, one query per record type."""
+    wanted: dict[str, set[int]] = {}
+    for run in runs:
+        if run.entity and run.record_id is not None:
+            wanted.setdefault(run.entity, set()).add(run.record_id)
+    return {
+        (entity, record_id): title
+        for entity, ids in wanted.items()
+        for record_id, title in records.titles(entity, ids).items()
+    }
 
 
 def describe(action: Any, view: dict[str, Any]) -> str:
@@ -134,7 +145,7 @@ def dry_run(rule: Rule, *, days: int = 30, now: datetime | None = None, limit: i
                     break
         return DryRun(hits, 0, len(hits) >= limit)
     since = now - timedelta(days=days)
-    newest = Event.select(fn.MAX(Event.id)).scalar() or 0
+    newest = latest_event_id()
     first = Event.select(fn.MIN(Event.id)).where(Event.at >= since).scalar()
     if first is None:
         return DryRun([], 0, False)

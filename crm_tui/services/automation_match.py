@@ -11,12 +11,9 @@ from datetime import date, datetime
 from typing import Any
 
 from crm_tui.models import (
+    TAG_LINKS,
     Company,
-    CompanyTag,
-    ContactTag,
-    DealTag,
     Event,
-    LeadTag,
     Pipeline,
     Stage,
     Tag,
@@ -28,8 +25,7 @@ from crm_tui.services import records
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound
 
-_TAGS = {"company": (CompanyTag, "company"), "contact": (ContactTag, "contact"), "lead": (LeadTag, "lead"), "deal": (DealTag, "deal")}
-_OWNER_FIELD = {"task": "assignee_id"}
+OWNER_FIELD = {"task": "assignee_id"}
 """The field that says who a record belongs to (owner_id unless named here)."""
 
 
@@ -115,12 +111,12 @@ def trigger_matches(trigger: Any, event: Happening) -> bool:
         return deleted
     if created or deleted:
         if kind == "assigned" and created:
-            return event.values.get(_OWNER_FIELD.get(event.entity, "owner_id")) is not None
+            return event.values.get(OWNER_FIELD.get(event.entity, "owner_id")) is not None
         return False
     if kind == "record_updated":
         return bool(event.changes)
     if kind == "assigned":
-        owner = _OWNER_FIELD.get(event.entity, "owner_id")
+        owner = OWNER_FIELD.get(event.entity, "owner_id")
         return owner in event.changes and event.changes[owner][1] is not None
     if kind == "field_changed":
         name = {"stage": "stage_id", "owner": "owner_id", "pipeline": "pipeline_id"}.get(trigger.field, trigger.field)
@@ -165,7 +161,7 @@ def record_view(entity: str, record_id: int, fallback: dict[str, Any] | None = N
         values, title, version = dict(fallback), spec_for(entity).title(fallback), None
     view: dict[str, Any] = {**values, "id": record_id, "entity": entity, "record": title, "version": version}
     view.setdefault("title", title)
-    owner_id = values.get(_OWNER_FIELD.get(entity, "owner_id"))
+    owner_id = values.get(OWNER_FIELD.get(entity, "owner_id"))
     owner = User.get_or_none(User.id == owner_id) if owner_id else None
     view["owner_user_id"] = owner_id
     view["owner"] = owner.login if owner else None
@@ -182,8 +178,8 @@ def record_view(entity: str, record_id: int, fallback: dict[str, Any] | None = N
         view["name"] = title
     if "amount" in values and values.get("currency"):
         view["amount_text"] = format_money(values["amount"], values["currency"])
-    if entity in _TAGS:
-        link, column = _TAGS[entity]
+    if entity in TAG_LINKS:
+        link, column = TAG_LINKS[entity]
         view["tags"] = [
             name for (name,) in Tag.select(Tag.name).join(link, on=(link.tag == Tag.id)).where(getattr(link, column) == record_id).tuples()
         ]

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from crm_tui.models import CompanyTag, ContactTag, Deal, DealTag, LeadTag, Stage, Tag
+from crm_tui.models import TAG_LINKS, Deal, Stage, Tag
 from crm_tui.services import deals, records
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.services.unit import write
-
-_TAG_LINKS = {
-    "company": (CompanyTag, "company"),
-    "contact": (ContactTag, "contact"),
-    "lead": (LeadTag, "lead"),
-    "deal": (DealTag, "deal"),
-}
 
 
 def _current(entity: str, ids: Iterable[int]) -> list[tuple[int, int]]:
@@ -45,7 +38,7 @@ def set_owner(ctx: Context, entity: str, ids: list[int], owner_id: int | None) -
 
 def tag(ctx: Context, entity: str, ids: list[int], tag_id: int, *, add: bool = True) -> int:
     """Add the tag to (or remove it from) the records; returns how many changed."""
-    link, column = _TAG_LINKS[entity]
+    link, column = TAG_LINKS[entity]
     if Tag.get_or_none(Tag.id == tag_id) is None:
         raise NotFound("Tag", tag_id)
     record = getattr(link, column)

@@ -16,8 +16,7 @@ from crm_tui.dates import parse_date
 from crm_tui.models import Company, Contact, Deal, Lead, User
 from crm_tui.money import parse_money
 from crm_tui.schemas import fields as types
-from crm_tui.services.validation import DEFAULT_COUNTRY, message_for
-from crm_tui.services.workspace_settings import get_setting
+from crm_tui.services.validation import DEFAULT_COUNTRY, default_country, message_for
 
 COLUMN = {
     "text": "text", "long_text": "text", "email": "text", "phone": "text", "url": "text", "address": "text",
@@ -85,11 +84,16 @@ class FieldError(ValueError):
     """A value a field cannot hold; the message completes "<label> ..."."""
 
 
-def coerce(fd: FieldDef, raw: Any, *, currency: str = "USD", today: date | None = None) -> Any:
+_READ = object()
+"""`coerce(country=...)` unset: read the workspace's default country when a phone needs it."""
+
+
+def coerce(fd: FieldDef, raw: Any, *, currency: str = "USD", today: date | None = None, country: Any = _READ) -> Any:
     """The value `raw` (typed text or a Python value) as this field stores it, or FieldError.
 
     Blank text is None. Currency is minor units; dates are `date`; checkbox is bool; multi-select is
-    a list of options in the field's order.
+    a list of options in the field's order. A phone is in E.164 when `country` (by default the
+    workspace's default country) is set.
     """
     if isinstance(raw, str) and not raw.strip() and fd.type not in ("checkbox",):
         raw = None
@@ -105,7 +109,11 @@ def coerce(fd: FieldDef, raw: Any, *, currency: str = "USD", today: date | None 
             raw = parse_money(raw, currency)
         if kind in _ADAPTERS:
             # Phones in E.164 when the workspace has a default country, as the standard fields are.
-            context = {DEFAULT_COUNTRY: get_setting(DEFAULT_COUNTRY)} if kind == "phone" else None
+            # Callers that coerce many values (an import) read the country once and pass it.
+            if kind == "phone":
+                context = {DEFAULT_COUNTRY: default_country() if country is _READ else country}
+            else:
+                context = None
             return _ADAPTERS[kind].validate_python(raw, context=context)
         if kind in ("number", "percent"):
             value = Decimal(str(raw).replace(",", "").strip().removesuffix("%"))

@@ -25,7 +25,7 @@ from peewee import JOIN
 
 from crm_tui import __version__
 from crm_tui.models import Appointment, Company, Contact, Task
-from crm_tui.services.export_rows import among
+from crm_tui.services.sql_util import among
 
 LINE_OCTETS = 75
 """The longest a physical line may be, CRLF not counted (both RFCs)."""

@@ -23,14 +23,11 @@ from typing import Any
 from peewee import JOIN, ModelSelect
 
 from crm_tui.models import (
+    TAG_LINKS,
     Appointment,
     Company,
-    CompanyTag,
     Contact,
-    ContactTag,
     Deal,
-    DealTag,
-    LeadTag,
     Note,
     Pipeline,
     Stage,
@@ -40,13 +37,11 @@ from crm_tui.models import (
 )
 from crm_tui.services import custom_fields
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
-from crm_tui.services.export_rows import ACTIVITIES, Custom, Lookups, OutColumn, Table, among, custom_kind, major
+from crm_tui.services.export_rows import ACTIVITIES, Custom, Lookups, OutColumn, Table, custom_kind, major
+from crm_tui.services.sql_util import among
 
 COMPUTED = frozenset({"formula", "lookup", "auto_number"})
 """Custom field types the full export leaves out: they are computed, never imported."""
-
-_TAG_LINKS = {"company": (CompanyTag, CompanyTag.company), "contact": (ContactTag, ContactTag.contact),
-              "lead": (LeadTag, LeadTag.lead), "deal": (DealTag, DealTag.deal)}  # fmt: skip
 
 Reader = Callable[[list[int]], dict[int, list[Any]]]
 """Reads the standard fields of a chunk: record id -> cells (in the header's order)."""
@@ -113,7 +108,8 @@ def _record_reader(entity: str) -> tuple[list[OutColumn], Reader]:
 
 
 def _tags(entity: str, ids: list[int]) -> dict[int, str]:
-    link, record = _TAG_LINKS[entity]
+    link, column = TAG_LINKS[entity]
+    record = getattr(link, column)
     found: dict[int, list[str]] = {}
     query = (
         link.select(record, Tag.name).join(Tag, on=(link.tag == Tag.id)).where(among(record, ids)).order_by(Tag.name)

@@ -23,12 +23,10 @@ from peewee import JOIN, Expression, ModelSelect
 
 from crm_tui.models import Appointment, Deal, Note, Task, User
 from crm_tui.money import exponent
-from crm_tui.services import custom_fields, lookup_paths, record_lists
+from crm_tui.services import custom_fields, lookup_paths, record_lists, records
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError
-from crm_tui.services.entities import spec_for
 from crm_tui.services.list_fields import Column, entity_list
 from crm_tui.services.record_lists import ListQuery
-from crm_tui.services.sql_util import among
 
 CHUNK = 1000
 """Records read per query."""
@@ -127,9 +125,7 @@ def major(minor: int | None, currency: str) -> Decimal | None:
 
 def _titles(entity: str, ids: set[int]) -> dict[int, str]:
     """The titles of records (deleted ones too: a reference still names them)."""
-    model, spec = RECORD_MODELS[entity], spec_for(entity)
-    fields = [model.id, *(getattr(model, name) for name in spec.title_fields)]
-    return {row["id"]: spec.title(row) for row in model.select(*fields).where(among(model.id, ids)).dicts()}
+    return records.titles(entity, ids, include_deleted=True)
 
 
 def _target(fd: FieldDef) -> str | None:

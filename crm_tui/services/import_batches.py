@@ -15,11 +15,12 @@ from typing import Any
 
 from peewee import JOIN
 
-from crm_tui.models import CompanyTag, ContactTag, DealTag, Event, ImportBatch, ImportItem, LeadTag, Note, Task, User
-from crm_tui.services import bulk, records, search_index
+from crm_tui.models import Event, ImportBatch, ImportItem, User
+from crm_tui.services import bulk, records, search_index, tag_admin
 from crm_tui.services.context import Context
-from crm_tui.services.custom_field_types import RECORD_MODELS
+from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound, ServiceError
+from crm_tui.services.sql_util import among, insert_rows
 from crm_tui.services.unit import to_json, write
 
 CHUNK = 900
@@ -139,28 +140,30 @@ def _restore(ctx: Context, entity: str, record_id: int, before: dict[str, Any], 
 def _remove(tx: Any, entity: str, ids: list[int]) -> int:
     """Delete the records `ids` in bulk (hidden for record types that can be restored)."""
     removed = 0
-    model = RECORD_MODELS.get(entity) or {"task": Task, "note": Note}[entity]
+    spec = spec_for(entity)
+    model = spec.model
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        if entity in RECORD_MODELS:
-            live = [row[0] for row in model.select(model.id).where(model.id.in_(chunk), model.deleted_at.is_null()).tuples()]
-            model.update({model.deleted_at: tx.now, model.version: model.version + 1}).where(model.id.in_(live)).execute()
+        if spec.soft_delete:
+            live = [row[0] for row in model.select(model.id).where(among(model.id, chunk), model.deleted_at.is_null()).tuples()]
+            model.update({model.deleted_at: tx.now, model.version: model.version + 1}).where(among(model.id, live)).execute()
         else:
-            live = [row[0] for row in model.select(model.id).where(model.id.in_(chunk)).tuples()]
-            model.delete().where(model.id.in_(live)).execute()
-        Event.insert_many(
+            live = [row[0] for row in model.select(model.id).where(among(model.id, chunk)).tuples()]
+            model.delete().where(among(model.id, live)).execute()
+        insert_rows(
+            Event,
+            [Event.at, Event.user, Event.kind, Event.entity, Event.record_id, Event.txn],
             [(tx.now, tx.ctx.user_id, "record.deleted", entity, record_id, tx.token) for record_id in live],
-            fields=[Event.at, Event.user, Event.kind, Event.entity, Event.record_id, Event.txn],
-        ).execute()
+        )
         search_index.sync_many(entity, live)
         removed += len(live)
     return removed
 
 
 def _tag_in_use(tag_id: int) -> bool:
-    for link, column in ((CompanyTag, "company"), (ContactTag, "contact"), (LeadTag, "lead"), (DealTag, "deal")):
-        model = RECORD_MODELS[column]
-        query = link.select().join(model, on=getattr(link, column) == model.id)
+    """Whether a live record still carries the tag."""
+    for _, link, column, model in tag_admin.LINKS:
+        query = link.select().join(model, on=column == model.id)
         if query.where(link.tag == tag_id, model.deleted_at.is_null()).exists():
             return True
     return False
@@ -171,12 +174,15 @@ def _remove_unused(ctx: Context, entity: str, ids: list[int], report: RevertRepo
     for record_id in ids:
         try:
             current = records.get(entity, record_id)
-            if entity == "tag" and _tag_in_use(record_id):
-                raise ServiceError("in use")
-            records.delete(ctx, entity, record_id, version=current.version)
-            removed += 1
         except NotFound:
             continue
+        if entity == "tag" and _tag_in_use(record_id):
+            report.kept.append(f"{entity} {current.title!r} is in use by other records")
+            continue
+        try:
+            records.delete(ctx, entity, record_id, version=current.version)
         except ServiceError:
             report.kept.append(f"{entity} {current.title!r} is in use by other records")
+            continue
+        removed += 1
     return removed

@@ -22,7 +22,7 @@ from crm_tui import clock
 from crm_tui.dates import DateError, parse_date
 from crm_tui.models import Company, Contact, Deal, Pipeline, Stage, Tag, User
 from crm_tui.money import MoneyError, parse_money
-from crm_tui.services import custom_fields, workspace_settings
+from crm_tui.services import custom_fields, dedupe, validation, workspace_settings
 from crm_tui.services.custom_field_types import FieldDef, FieldError, coerce
 from crm_tui.services.export import restore
 from crm_tui.text import find_forbidden_character
@@ -40,7 +40,6 @@ _LEAD_STATUS = {
     "unqualified": "unqualified", "disqualified": "unqualified", "bad": "unqualified", "junk": "unqualified",
     "lost": "unqualified",
 }  # fmt: skip
-_LEGAL = re.compile(r"\b(inc|ltd|llc|gmbh|ag|sa|sarl|bv|nv|plc|corp|co|limited|srl|spa|oy|ab|as)\b\.?", re.IGNORECASE)
 
 
 class RowError(ValueError):
@@ -86,9 +85,9 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def company_key(name: str) -> str:
-    """A company name without case, accents, punctuation or legal suffix ("ACME, Inc." -> "acme")."""
-    folded = _LEGAL.sub(" ", fold(name))
-    return " ".join(re.sub(r"[^\w]+", " ", folded).split()) or fold(name)
+    """How companies are matched: the duplicate scan's key (case, accents, punctuation and a trailing
+    legal suffix aside: "ACME, Inc." -> "acme"), cached because an import asks for every row."""
+    return dedupe.company_key(name)
 
 
 def split_name(full: str) -> tuple[str | None, str | None]:
@@ -209,6 +208,8 @@ class Lookups:
     default_pipeline: int | None = None
     stages: dict[int, dict[str, StageInfo]] = field(default_factory=dict)
     custom: dict[str, FieldDef] = field(default_factory=dict)
+    country: str | None = None
+    """The workspace's default country (custom phone fields in E.164), read once."""
     _companies: dict[str, int] | None = None
     _domains: dict[str, int] | None = None
     _contacts: dict[str, int | None] = field(default_factory=dict)
@@ -239,6 +240,7 @@ class Lookups:
             found.stages.setdefault(pipeline_id, {}).setdefault(fold(name), StageInfo(stage_id, name, kind))
         if entity in custom_fields.RECORD_MODELS:
             found.custom = {fd.key: fd for fd in custom_fields.definitions(entity) if not fd.read_only}
+            found.country = validation.default_country()
         return found
 
     def user(self, key: str, text: str) -> int | None:
@@ -350,7 +352,7 @@ class Lookups:
         elif fd.type == "reference" and not text.isdigit():
             raw = self._reference(fd.reference_entity or "", text) or text
         try:
-            return coerce(fd, raw, currency=currency, today=clock.now().date())
+            return coerce(fd, raw, currency=currency, today=clock.now().date(), country=self.country)
         except FieldError as error:
             raise RowError(f"custom.{key}", str(error)) from None
 

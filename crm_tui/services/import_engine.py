@@ -11,7 +11,6 @@ Modes:
 from __future__ import annotations
 
 import csv
-import gc
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_convert import Lookups, new_field_key
 from crm_tui.services.import_plan import ON_DUPLICATE, Planned, Planner, PlanOptions
-from crm_tui.services.import_read import Table
+from crm_tui.services.import_read import Table, gc_paused
 from crm_tui.services.import_rows import StageChoices
 from crm_tui.services.import_write import Writer
 from crm_tui.services.unit import write
@@ -106,15 +105,8 @@ def run_import(
 ) -> ImportResult:
     """Plan the rows of `table`; unless `dry_run`, store them as one batch (see the module doc)."""
     check(request)
-    # Planning 100,000 rows makes several objects per row that all live until the end: the cyclic
-    # garbage collector would rescan them over and over for nothing.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _run(ctx, table, request, dry_run=dry_run, progress=progress)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _run(ctx: Context, table: Table, request: ImportRequest, *, dry_run: bool, progress: Progress | None) -> ImportResult:
@@ -196,7 +188,7 @@ def _summary(
             result.rejected.append(item)
         notices.update(item.notices)
         if item.action in ("create", "update"):
-            for ref in item.pending():
+            for ref in item.refs:
                 pending.setdefault((ref.kind, ref.key), ref.get("name") or ref.key)
     result.warnings += [f"{text} ({count} row{'s' if count > 1 else ''})" for text, count in notices.items()]
     result.related = dict(Counter(kind for kind, _ in pending))

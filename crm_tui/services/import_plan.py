@@ -9,20 +9,21 @@ indexed IN queries.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from crm_tui.models import Company, Contact, Lead, database
+from crm_tui.models import Company, Contact, Lead
 from crm_tui.services import records
+from crm_tui.services.dedupe import phone_key
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound
 from crm_tui.services.import_convert import Lookups, Pending, RowError, clean, company_key, fold
 from crm_tui.services.import_read import Row
 from crm_tui.services.import_rows import Converted, StageChoices, convert
+from crm_tui.services.sql_util import live_in
 from crm_tui.services.validation import context_for, field_errors
 
 MATCH_KEYS = {"company": ("domain", "name", "phone"), "contact": ("email", "phone", "name"), "lead": ("email", "phone", "name")}
@@ -56,11 +57,6 @@ class Planned:
     refs: list[Pending] = field(default_factory=list)
     """The records to create before this row's (kept up to date by the planner)."""
 
-    def pending(self) -> list[Pending]:
-        """The records to create before this row's."""
-        return self.refs
-
-
 def _refs(values: dict[str, Any], tags: list[int | Pending]) -> list[Pending]:
     found = []
     for value in values.values():
@@ -93,12 +89,6 @@ class PlanOptions:
             if key == target and index < len(self.header):
                 return self.header[index]
         return ""
-
-
-def phone_key(text: str | None) -> str | None:
-    """A phone number's last nine digits (enough to ignore country codes and trunk zeros)."""
-    digits = re.sub(r"\D", "", (text or "").split("x")[0].split("ext")[0])
-    return digits[-9:] if len(digits) >= 7 else None
 
 
 def _dupe_keys(entity: str, values: dict[str, Any], keys: Iterable[str]) -> list[tuple[str, str]]:
@@ -173,8 +163,7 @@ class Planner:
         item.values = {name: value for name, value in values.items() if name in converted.values} | refs
         item.defaults = {name: value for name, value in values.items() if name not in converted.values}
         item.custom, item.tags, item.notices = converted.custom, converted.tags, converted.notices
-        if refs or converted.tags:
-            item.refs = _refs(refs, converted.tags)
+        item.refs = _refs(refs, converted.tags)
         return item
 
     def _reject(self, item: Planned, target: str, message: str) -> Planned:
@@ -209,11 +198,11 @@ class Planner:
         live = model.deleted_at.is_null()
         if "email" in self.keys:
             emails = {item.values["email"] for item in chunk if item.values.get("email")}
-            for record_id, email in _live_in(model, "email", list(emails | {email.lower() for email in emails})):
+            for record_id, email in live_in(model, "email", list(emails | {email.lower() for email in emails})):
                 found.setdefault(("email", email.lower()), record_id)
         if "domain" in self.keys:
             domains = list({item.values["domain"] for item in chunk if item.values.get("domain")})
-            for record_id, domain in model.select(model.id, model.domain).where(model.domain.in_(domains), live).tuples():
+            for record_id, domain in live_in(model, "domain", domains):
                 found.setdefault(("domain", domain.lower()), record_id)
         if "phone" in self.keys:
             found.update({("phone", digits): record_id for digits, record_id in self._phone_index().items()})
@@ -279,14 +268,3 @@ def _merge(current: dict[str, Any], new: dict[str, Any], *, fill: bool) -> dict[
         for name, value in new.items()
         if not _empty(value) and current.get(name) != value and (not fill or _empty(current.get(name)))
     }
-
-
-def _live_in(model: Any, column: str, values: list[str]) -> list[tuple[int, str]]:
-    """(id, value) of the live rows whose `column` is one of `values`: plain SQL, since composing
-    an IN list of a thousand values costs the query builder longer than the indexed lookup."""
-    if not values:
-        return []
-    marks = ", ".join([database.param] * len(values))
-    table = model._meta.table_name
-    sql = f'SELECT id, "{column}" FROM "{table}" WHERE "{column}" IN ({marks}) AND deleted_at IS NULL ORDER BY id'
-    return list(database.execute_sql(sql, values).fetchall())

@@ -50,11 +50,6 @@ class Converted:
     tags: list[int | Pending] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
-    def pending(self) -> list[Pending]:
-        """The records to create before this one."""
-        found = [value for value in self.values.values() if isinstance(value, Pending)]
-        return found + [tag for tag in self.tags if isinstance(tag, Pending)]
-
 
 @dataclass(frozen=True)
 class StageChoices:

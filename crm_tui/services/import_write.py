@@ -15,56 +15,21 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from peewee import AutoField, BigAutoField, BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField
 from pydantic import ValidationError
 
-from crm_tui.models import CompanyTag, ContactTag, DealTag, Event, ImportItem, JSONField, LeadTag, database
+from crm_tui.models import TAG_LINKS, Event, ImportItem
 from crm_tui.schemas.records import CompanyIn
 from crm_tui.services import custom_fields, pipelines, records, search_index
 from crm_tui.services.entities import spec_for
-from crm_tui.services.errors import ServiceError, ValidationFailed
+from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_convert import Lookups, Pending, StageInfo, fold
 from crm_tui.services.import_plan import Planned
+from crm_tui.services.sql_util import insert_rows
 from crm_tui.services.unit import Txn, to_json
 
 BULK = ("company", "contact", "lead")
 """Record types created with multi-row inserts."""
 CHUNK = 500
-_TAG_LINKS = {"company": (CompanyTag, "company"), "contact": (ContactTag, "contact"), "lead": (LeadTag, "lead"),
-              "deal": (DealTag, "deal")}  # fmt: skip
-
-
-_PLAIN = (CharField, TextField, IntegerField, BigIntegerField, ForeignKeyField, AutoField, BigAutoField)
-"""Fields whose Python values both drivers take as they are (no db_value needed)."""
-
-
-def insert_rows(model: Any, fields: list[Any], rows: list[tuple[Any, ...]], *, returning: bool = False) -> list[int]:
-    """A multi-row INSERT built directly (peewee's query builder spends far longer composing 500
-    rows than the database spends storing them); values go through each field's db_value.
-    Returns the new ids, in the order of `rows`, when `returning`."""
-    if not rows:
-        return []
-    param = database.param
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    group = "(" + ", ".join([param] * len(fields)) + ")"
-    plain = [isinstance(field, _PLAIN) and not isinstance(field, JSONField) for field in fields]
-    ids: list[int] = []
-    step = max(1, 30000 // len(fields) // 10 * 10)
-    for start in range(0, len(rows), min(step, 1000)):
-        chunk = rows[start : start + min(step, 1000)]
-        if all(plain):
-            params = [value for row in chunk for value in row]
-        else:
-            convert = [None if is_plain else field.db_value for field, is_plain in zip(fields, plain, strict=True)]
-            params = [
-                value if to_db is None else to_db(value) for row in chunk for to_db, value in zip(convert, row, strict=True)
-            ]
-        sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {", ".join([group] * len(chunk))}'
-        if returning:
-            ids += [row[0] for row in database.execute_sql(f"{sql} RETURNING id", params).fetchall()]
-        else:
-            database.execute_sql(sql, params)
-    return ids
 
 
 class Writer:
@@ -101,13 +66,11 @@ class Writer:
             stage = pipelines.add_stage(ctx, pipeline_id, {"name": pending.get("name")})
             record_id = stage.id
             self.lookups.stages[pipeline_id][fold(pending.get("name"))] = StageInfo(stage.id, stage["name"], "open")
-        elif pending.kind == "company":
-            data = {"name": pending.get("name"), "domain": pending.get("domain")}
-            try:
-                record_id = records.create(ctx, "company", data).id
-            except ValidationFailed:  # an unusable domain: keep the company, drop the domain
-                record_id = records.create(ctx, "company", {"name": data["name"]}).id
-            self.lookups.remember_company(data["name"], data["domain"], record_id)
+        elif pending.kind == "company":  # prepare() made every company the rows name; kept for safety
+            values = _company_values(pending)
+            record_id = self._insert("company", [values])[0]
+            self.lookups.remember_company(values["name"], values.get("domain"), record_id)
+            return record_id
         else:
             data = {name: self.resolve(value) for name, value in pending.data}
             record_id = records.create(ctx, "contact", data).id
@@ -168,7 +131,7 @@ class Writer:
         wanted: dict[str, Pending] = {}
         for item in planned:
             if item.action in ("create", "update"):
-                for pending in item.pending():
+                for pending in item.refs:
                     if pending.kind == "company":
                         wanted.setdefault(pending.key, pending)
         fresh = [pending for key, pending in wanted.items() if ("company", key) not in self.made]
@@ -198,9 +161,9 @@ class Writer:
     def _link(self, pairs: list[tuple[int, int]], *, fresh: bool = False) -> None:
         """Tag records; `fresh` ones were just created in bulk and their creation event lists
         nothing about tags, so no link can exist yet and no tag event is written."""
-        if not pairs or self.entity not in _TAG_LINKS:
+        if not pairs or self.entity not in TAG_LINKS:
             return
-        link, column = _TAG_LINKS[self.entity]
+        link, column = TAG_LINKS[self.entity]
         pairs = list(dict.fromkeys(pairs))
         if fresh:
             insert_rows(link, [link.tag, getattr(link, column)], pairs)
@@ -253,9 +216,9 @@ class Writer:
         return failed
 
     def _new_tags(self, record_id: int, tag_ids: list[int]) -> list[int]:
-        if self.entity not in _TAG_LINKS:
+        if self.entity not in TAG_LINKS:
             return []
-        link, column = _TAG_LINKS[self.entity]
+        link, column = TAG_LINKS[self.entity]
         query = link.select(link.tag).where(getattr(link, column) == record_id, link.tag.in_(tag_ids))
         have = {row[0] for row in query.tuples()}
         return [tag_id for tag_id in dict.fromkeys(tag_ids) if tag_id not in have]

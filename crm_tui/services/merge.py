@@ -30,7 +30,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from crm_tui.events import RecordDeleted, RecordRestored
+from crm_tui.events import RecordDeleted
 from crm_tui.models import (
     Appointment,
     AppointmentAttendee,
@@ -53,8 +53,9 @@ from crm_tui.models import (
 from crm_tui.services import computed_fields, custom_fields, records, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import FieldDef, from_row, to_columns
-from crm_tui.services.entities import spec_for
+from crm_tui.services.entities import ENTITIES, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError
+from crm_tui.services.sql_util import among
 from crm_tui.services.unit import write
 
 
@@ -175,17 +176,18 @@ def _text(value: Any, kind: str | None, names: dict[tuple[str, int], str]) -> st
 
 
 def _names(pairs: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    found = {}
+    """The names of users and records the fields point at, one query per kind."""
+    wanted: dict[str, set[int]] = {}
     for kind, record_id in pairs:
+        wanted.setdefault(kind, set()).add(record_id)
+    named: dict[tuple[str, int], str] = {}
+    for kind, ids in wanted.items():
         if kind == "user":
-            name = User.select(User.name).where(User.id == record_id).scalar()
-        else:
-            try:
-                name = records.get(kind, record_id, include_deleted=True).title
-            except (NotFound, ValueError):
-                name = None
-        found[(kind, record_id)] = name or f"#{record_id}"
-    return found
+            rows = User.select(User.id, User.name).where(among(User.id, ids)).tuples()
+            named |= {("user", user_id): name for user_id, name in rows if name}
+        elif kind in ENTITIES:
+            named |= {(kind, record_id): title for record_id, title in records.titles(kind, ids, include_deleted=True).items()}
+    return {pair: named.get(pair) or f"#{pair[1]}" for pair in pairs}
 
 
 def _check_ids(entity: str, ids: list[int]) -> None:
@@ -283,8 +285,7 @@ def _point(model: type[BaseModel], field: str, row_ids: list[int], target: int, 
 
 
 def _reindex(entity: str, ids: list[int]) -> None:
-    for record_id in ids:
-        search_index.sync(entity, record_id)
+    search_index.sync_many(entity, ids)
     computed_fields.follow_up(entity, ids)
 
 
@@ -370,9 +371,6 @@ def undo(ctx: Context, event_id: int) -> UndoResult:
                 f"(version {new['version']}, now {row.version}); undoing would lose that change, so nothing was undone"
             )
         merged = [int(record_id) for record_id in new["merged"]]
-        model.update({model.deleted_at: None, model.version: model.version + 1, model.updated_at: tx.now}).where(
-            model.id.in_(merged), model.deleted_at.is_null(False)
-        ).execute()
         kept = 0
         for table, row_id, field, previous in old["relinked"]:
             target = CustomValue if table == _REFERENCE else _TABLES[table]
@@ -392,9 +390,8 @@ def undo(ctx: Context, event_id: int) -> UndoResult:
                     custom[fd.key] = value
         if standard or custom:
             records.update(ctx, entity, survivor_id, {**standard, "custom": custom}, version=current.version)
-        _reindex(entity, [survivor_id, *merged])
+        _reindex(entity, [survivor_id])
         tx.log("record.unmerged", entity, survivor_id, new={"undid": event_id, "restored": merged, "kept": kept})
         for record_id in merged:
-            restored = tx.log("record.restored", entity, record_id)
-            tx.emit(RecordRestored(event_id=restored, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id))
+            records.restore(ctx, entity, record_id)
     return UndoResult(survivor_id, merged, kept)

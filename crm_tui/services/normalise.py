@@ -26,13 +26,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from crm_tui.models import Company, Contact, CustomValue, Lead
 from crm_tui.schemas import fields as types
-from crm_tui.services import computed_fields, custom_fields, search_index
+from crm_tui.services import computed_fields, custom_fields, search_index, validation
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.sql_util import live_chunks
 from crm_tui.services.unit import Txn, write
 from crm_tui.services.validation import DEFAULT_COUNTRY
-from crm_tui.services.workspace_settings import get_setting, put_setting
+from crm_tui.services.workspace_settings import put_setting
 
 CHUNK = 500
 EXAMPLES = 10
@@ -82,7 +82,7 @@ class NormaliseReport:
 
 def default_country() -> str | None:
     """The workspace's default country for phones (ISO 3166 alpha-2), or None."""
-    return get_setting(DEFAULT_COUNTRY)
+    return validation.default_country()
 
 
 def set_default_country(ctx: Context, code: str | None) -> str | None:

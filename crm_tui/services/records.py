@@ -8,6 +8,7 @@ someone else saved first, ConflictError shows both versions and nothing is overw
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from crm_tui.services import computed_fields, custom_fields, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
+from crm_tui.services.sql_util import among
 from crm_tui.services.unit import Txn, write
 from crm_tui.services.validation import validate
 
@@ -94,6 +96,17 @@ def get(entity: str, record_id: int, *, include_deleted: bool = False) -> Snapsh
     """The record as stored now; NotFound if it does not exist or was deleted."""
     spec = spec_for(entity)
     return _snapshot(spec, _load(spec, record_id, include_deleted=include_deleted))
+
+
+def titles(entity: str, ids: Iterable[int], *, include_deleted: bool = False) -> dict[int, str]:
+    """The titles of many records of one type, in one query: record id -> title (an id that is not
+    there, or deleted unless `include_deleted`, is left out)."""
+    spec = spec_for(entity)
+    model = spec.model
+    query = model.select(model.id, *(getattr(model, name) for name in spec.title_fields)).where(among(model.id, ids))
+    if spec.soft_delete and not include_deleted:
+        query = query.where(model.deleted_at.is_null())
+    return {row["id"]: spec.title(row) for row in query.dicts()}
 
 
 def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:

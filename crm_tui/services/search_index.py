@@ -186,20 +186,7 @@ def sync(entity: str, record_id: int) -> None:
     """Bring the index in step with one record just written (created, changed, deleted or
     restored): its own document, the documents that show its name, and its notes. Set-based SQL,
     a no-op for record types that are not searched. Call it inside the write transaction."""
-    if entity not in INDEXED:
-        return
-    _run("DELETE FROM search_doc WHERE entity = ? AND record_id = ?", entity, record_id)
-    _run(_insert(entity, f"{_ALIASES[entity]}.id = ?"), record_id)
-    dependents = [*_DEPENDENTS.get(entity, ()), *(("note",) if entity != "note" else ())]
-    for dependent in dependents:
-        # Redo, in one statement each, every document that names this record (a rename changes
-        # their detail line) and every note on it (a delete hides them, a restore brings them back).
-        _run(
-            f"DELETE FROM search_doc WHERE entity = ? AND record_id IN (SELECT id FROM {dependent} WHERE {entity}_id = ?)",
-            dependent,
-            record_id,
-        )
-        _run(_insert(dependent, f"{_ALIASES[dependent]}.{entity}_id = ?"), record_id)
+    sync_many(entity, [record_id])
 
 
 def sync_many(entity: str, record_ids: list[int], *, fresh: bool = False) -> None:

@@ -21,15 +21,8 @@ from peewee import fn
 
 from crm_tui.events import RecordDeleted
 from crm_tui.models import (
+    TAG_LINKS,
     AutomationRule,
-    Company,
-    CompanyTag,
-    Contact,
-    ContactTag,
-    Deal,
-    DealTag,
-    Lead,
-    LeadTag,
     SavedView,
     Tag,
 )
@@ -38,11 +31,9 @@ from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.services.unit import Txn, write
 
-LINKS = (
-    ("companies", CompanyTag, CompanyTag.company, Company),
-    ("contacts", ContactTag, ContactTag.contact, Contact),
-    ("leads", LeadTag, LeadTag.lead, Lead),
-    ("deals", DealTag, DealTag.deal, Deal),
+LINKS = tuple(
+    ("companies" if entity == "company" else f"{entity}s", link, getattr(link, column), getattr(link, column).rel_model)
+    for entity, (link, column) in TAG_LINKS.items()
 )
 """(usage column, link model, its record column, the record model) per taggable record type."""
 

@@ -77,11 +77,6 @@ class TaskSections:
         """The four sections in screen order."""
         return iter((self.overdue, self.today, self.upcoming, self.done))
 
-    @property
-    def empty(self) -> bool:
-        """No task in any section."""
-        return not any(section.tasks for section in self)
-
 
 @dataclass(frozen=True)
 class AgendaItem:
@@ -180,8 +175,9 @@ def task_sections(user_id: int | None, *, now: datetime, done_limit: int = 50, l
         # Tasks without a due time come after every dated one, oldest first.
         undated = open_tasks.where(Task.due_at.is_null()).order_by(Task.id).limit(limit + 1 - len(upcoming))
         upcoming += _rows(undated)
-    # No index orders done tasks by done_at, so every done task is sorted: pick the ids first with
-    # only the deal join the filter needs (4x faster than sorting the fully joined rows).
+    # Pick the ids first with only the deal join the filter needs, then read those rows: on
+    # PostgreSQL the (done, done_at) index cannot serve DESC NULLS LAST, so the done tasks are
+    # sorted, and sorting bare ids was 4x faster than sorting the fully joined rows.
     latest = (Task.done_at.desc(nulls="LAST"), Task.id.desc())
     done_ids = (
         Task.select(Task.id)

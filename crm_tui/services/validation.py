@@ -60,20 +60,23 @@ def field_errors(error: ValidationError, label: str) -> dict[str, str]:
     return errors
 
 
+def default_country() -> str | None:
+    """The workspace's default country for phones (ISO 3166 alpha-2), or None: phones as typed."""
+    return get_setting(DEFAULT_COUNTRY)
+
+
 def context_for(schema: type[BaseModel]) -> dict[str, Any] | None:
     """The validation context `schema` needs: the default country when it has a phone field (one
     indexed read of the setting; schemas themselves never read the database)."""
     if not has_phone(schema):
         return None
-    return {DEFAULT_COUNTRY: get_setting(DEFAULT_COUNTRY)}
+    return {DEFAULT_COUNTRY: default_country()}
 
 
-def validate(
-    schema: type[BaseModel], data: dict[str, Any], label: str, *, context: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def validate(schema: type[BaseModel], data: dict[str, Any], label: str) -> dict[str, Any]:
     """Validate `data` against `schema` and return the cleaned values, or raise ValidationFailed.
-    `context` defaults to `context_for(schema)` (phones in E.164 when a default country is set)."""
+    Phones come out in E.164 when the workspace has a default country (see `context_for`)."""
     try:
-        return schema.model_validate(data, context=context if context is not None else context_for(schema)).model_dump()
+        return schema.model_validate(data, context=context_for(schema)).model_dump()
     except ValidationError as error:
         raise ValidationFailed(label, field_errors(error, label)) from None
