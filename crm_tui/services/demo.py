@@ -2,7 +2,8 @@
 
 The same seed and `now` give the same rows. Each deal walks through its pipeline's stages with
 random dwell times over the last 18 months, so the data has won, lost, stale and fresh deals with
-a real stage history and event log. Rows are inserted in bulk in one transaction.
+a real stage history and event log. Rows are inserted in bulk in one transaction; the few
+extras made through the services (duplicates to find, rules switched on) are in demo_extras.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from crm_tui.models import (
     User,
     database,
 )
-from crm_tui.services import demo_fields, records, search_index
+from crm_tui.services import demo_extras, demo_fields, search_index
 from crm_tui.services import demo_words as words
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
@@ -47,6 +48,9 @@ from crm_tui.services.workspace_settings import currency, lost_reasons, put_sett
 
 Progress = Callable[[str, int, int], None]
 """Called as (step, done, total) while generating."""
+
+DEMO_RULES = demo_extras.DEMO_RULES
+"""Built-in rules the demo switches on (defined in demo_extras; kept here for callers of `demo`)."""
 
 _BATCH = 500
 _HISTORY_DAYS = 540
@@ -404,45 +408,13 @@ def generate(
         _fix_sequences([Company, Contact, Deal, Appointment, Note])
         demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
-        _plant_duplicates(ctx, gen.rng)
+        demo_extras.add(ctx, gen.rng)  # a few duplicates to find, and the demo's automation rules on
         put_setting("demo", {"seed": seed, "generated_at": gen.now.isoformat(), "deals": sizes.deals})
-        _switch_on_rules(ctx)
     made = {
         "users": User, "companies": Company, "contacts": Contact, "leads": Lead, "deals": Deal,
         "stage changes": StageChange, "tasks": Task, "notes": Note, "appointments": Appointment, "events": Event,
     }  # fmt: skip
     return {label: model.select().count() for label, model in made.items()}
-
-
-def _plant_duplicates(ctx: Context, rng: random.Random) -> None:
-    """A few records typed twice, as every real CRM has: "Find duplicates" shows them to a newcomer."""
-    people = list(
-        Contact.select(Contact.first_name, Contact.last_name, Contact.email, Contact.company, Contact.owner)
-        .where(Contact.company.is_null(False), Contact.email.is_null(False))
-        .order_by(Contact.id)
-        .limit(200)
-        .tuples()
-    )
-    for number, (first, last, email, company_id, owner_id) in enumerate(rng.sample(people, min(4, len(people)))):
-        typo = last[:-2] + last[-1] + last[-2] if len(last) > 3 else last  # two letters swapped
-        again = email.upper() if number == 0 else email.replace("@", "1@")  # the same address in capitals, or another
-        records.create(ctx, "contact", {"first_name": first, "last_name": typo, "email": again, "company_id": company_id,
-                                        "owner_id": owner_id})  # fmt: skip
-    companies = list(Company.select(Company.name).where(Company.name.endswith(" GmbH")).order_by(Company.id).limit(50).tuples())
-    for (name,) in rng.sample(companies, min(2, len(companies))):
-        records.create(ctx, "company", {"name": name.upper()})
-
-
-DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers when a deal is won", "Kickoff tasks when a deal is won")
-"""Built-in rules the demo switches on: moving a deal shows what automations do."""
-
-
-def _switch_on_rules(ctx: Context) -> None:
-    from crm_tui.services import automation_rules  # the demo is the only generator that needs them
-
-    for row in automation_rules.list_rules():
-        if row.name in DEMO_RULES and not row.enabled:
-            automation_rules.set_enabled(ctx, row.id, True, version=row.version)
 
 
 def is_empty() -> bool:
