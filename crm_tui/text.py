@@ -51,3 +51,9 @@ def find_forbidden_character(value: str, *, multiline: bool = False) -> str | No
     name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "control character").lower()
     return f"{name} (U+{ord(char):04X})"
 
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` cells, its last one an ellipsis when it was cut ("" for no cells)."""
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: width - 1] + "…"

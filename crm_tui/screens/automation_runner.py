@@ -37,7 +37,7 @@ class AutomationRunner:
 
     def start_automations(self, session: Session, smtp: SmtpSettings | None) -> None:
         """Open the engine's own database thread and check the time-based rules every minute."""
-        self._engine_session = Session(session.ctx, where=session.where)
+        self._engine_session = session.sibling()
         self._engine = Engine(session.ctx, smtp=smtp)
         app: Any = self
         app.set_interval(AUTOMATION_SECONDS, lambda: self.run_automations(time_rules=True))

@@ -15,12 +15,12 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
-from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of, stamp
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.dry_run import DryRunScreen
 from crm_tui.screens.rule_editor import BLANK, RuleEditorScreen, rule_toml, template_toml
-from crm_tui.screens.run_log import RunLogScreen, stamp
+from crm_tui.screens.run_log import RunLogScreen
 from crm_tui.services import automation_rules
 from crm_tui.services.automation_rules import RuleRow
 from crm_tui.services.context import Context

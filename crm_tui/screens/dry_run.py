@@ -15,8 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
-from crm_tui.screens.base import ReportsWorkerErrors, session_of
-from crm_tui.screens.run_log import open_record, stamp
+from crm_tui.screens.base import ReportsWorkerErrors, open_record, session_of, stamp
 from crm_tui.services import automation_log
 from crm_tui.services.automation_log import DryHit, DryRun
 from crm_tui.text import safe_text

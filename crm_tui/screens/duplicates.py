@@ -19,14 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import ReportsWorkerErrors, session_of
+from crm_tui.screens.base import PolledProgress, ReportsWorkerErrors, open_record, own_session, stamp
 from crm_tui.screens.merge_screen import MergeScreen
-from crm_tui.screens.run_log import open_record, stamp
 from crm_tui.services import dedupe
 from crm_tui.services.dedupe import Candidate, DuplicateGroup
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.merge import MergeResult
-from crm_tui.services.session import Session
 from crm_tui.text import safe_text
 
 ENTITIES = ("contact", "company", "lead")
@@ -99,7 +97,6 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
         """How many of them were merged since."""
         self.scanning = False
         self._cancel = threading.Event()
-        self._progress = (0, 0)
         self._lines: dict[str, tuple[int, Candidate]] = {}
         """Option id -> (index in `groups`, the record on that line)."""
 
@@ -141,36 +138,24 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#dupes-status", Static).update(text if isinstance(text, Content) else Content(text))
 
     # -- scanning --------------------------------------------------------------------------------
-    def _show_progress(self) -> None:
-        done, total = self._progress
-        self.query_one("#dupes-progress", ProgressBar).update(total=max(total, 1), progress=done)
-
     @work(group="dupes-scan", exclusive=True, exit_on_error=False)
     async def scan(self) -> None:
         """Scan `entity` on a database thread of its own and list the groups found."""
-        session = session_of(self)
-        own = Session(session.ctx, where=session.where)
         cancel = threading.Event()
         self._cancel.set()  # a scan started before this one stops
         self._cancel = cancel
-        self._progress = (0, 0)
-        self._show_progress()
+        progress = PolledProgress(self.query_one("#dupes-progress", ProgressBar))
         self.scanning = True
         self.add_class("-scanning")
         self.refresh_bindings()
         self._say(f"Looking for duplicate {PLURALS[self.entity]}… esc stops")
         self._fill([])
-        timer = self.set_interval(0.1, self._show_progress)
-
-        def report(done: int, total: int) -> None:
-            # Called on the scan's thread: only kept for the timer to show, never drawn from here.
-            if not cancel.is_set():
-                self._progress = (done, total)
-
         try:
-            groups = await own.call(
-                dedupe.scan, self.entity, progress=report, threshold=self.threshold, cancel=cancel.is_set
-            )
+            # On the way out the scan is cancelled too: when the worker itself was (the screen closing).
+            async with own_session(self, cancel=cancel, progress=progress) as own:
+                groups = await own.call(
+                    dedupe.scan, self.entity, progress=progress.report, threshold=self.threshold, cancel=cancel.is_set
+                )
         except dedupe.Cancelled:
             if self._cancel is cancel:  # stopped by esc, not replaced by a newer scan
                 self._say("The scan was stopped: press r to scan again.")
@@ -179,9 +164,6 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
             self._say(Content.styled(safe_text(error), "$text-error"))
             return
         finally:
-            cancel.set()  # the worker itself was cancelled (the screen closing): stop the thread too
-            timer.stop()
-            own.close()
             if self._cancel is cancel:
                 self.scanning = False
                 self.remove_class("-scanning")
@@ -203,9 +185,7 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
                 self._lines[option_id] = (index, record)
                 options.append(Option(record_line(record, id_width), id=option_id))
         if not groups and not self.scanning:
-            options.append(
-                Option(Content.styled(self._summary().plain.partition("  ·")[0] + ".", "dim"), disabled=True)
-            )
+            options.append(Option(Content.styled(self._headline() + ".", "dim"), disabled=True))
         box.set_options(options)
         enabled = [i for i, option in enumerate(box.options) if not option.disabled]
         if enabled:
@@ -215,19 +195,25 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
             self._say(self._summary())
         self.refresh_bindings()
 
-    def _summary(self) -> Content:
+    def _headline(self) -> str:
+        """What the last scan found (and is still listed), in a few words."""
         plural = PLURALS[self.entity]
         if not self.found:
-            return Content.assemble(f"No likely duplicates among the {plural}", ("  ·  r scans again", "dim"))
+            return f"No likely duplicates among the {plural}"
         if not self.groups:
-            return Content.assemble(
-                f"Every group of likely duplicate {plural} found is merged", ("  ·  r scans again", "dim")
-            )
+            return f"Every group of likely duplicate {plural} found is merged"
         shown = len(self.groups)
-        count = f"{shown:,} group{'s' if shown != 1 else ''} of likely duplicate {plural}"
         if self.found > SHOWN_GROUPS:
-            count = f"The best {shown:,} of {self.found - self.merged_groups:,} groups of likely duplicate {plural}"
-        return Content.assemble(count, ("  ·  enter merges a group · o opens a record · r scans again", "dim"))
+            return f"The best {shown:,} of {self.found - self.merged_groups:,} groups of likely duplicate {plural}"
+        return f"{shown:,} group{'s' if shown != 1 else ''} of likely duplicate {plural}"
+
+    def _summary(self) -> Content:
+        """The headline, then the keys that apply."""
+        if not self.found or not self.groups:
+            keys = "  ·  r scans again"
+        else:
+            keys = "  ·  enter merges a group · o opens a record · r scans again"
+        return Content.assemble(self._headline(), (keys, "dim"))
 
     # -- what is under the cursor ---------------------------------------------------------------
     @property

@@ -2,13 +2,14 @@
 columns (as the list shows them, or every field for re-import) and the path; enter or ctrl+s writes
 it on a database thread of its own, with a progress bar, and the dialog closes saying what it wrote.
 
-Dismisses with "Exported 1,234 contacts to ~/contacts-2026-11-22.csv" (the caller toasts it) or
-None when cancelled. Esc during an export stops it; no partial file is left either way.
+Dismisses with "Exported 1,234 contacts to ~/contacts-2026-11-22.csv" (the caller toasts it, with
+`toast_result`) or None when cancelled. Esc during an export stops it; no partial file is left either way.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,19 +18,30 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, ProgressBar, RadioButton, RadioSet, Static
 
 from crm_tui import clock
-from crm_tui.screens.base import CatchesEarlyKeys, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import CatchesEarlyKeys, PolledProgress, ReportsWorkerErrors, own_session, session_of
 from crm_tui.services import export
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.export import ExportCancelled, ExportRequest
 from crm_tui.services.record_lists import ListQuery
-from crm_tui.services.session import Session
 from crm_tui.text import safe_text
 
 _SUFFIXES = tuple(f".{fmt}" for fmt in export.FORMAT_LABELS)
+
+
+def toast_result(node: DOMNode) -> Callable[[str | None], None]:
+    """The callback to push an ExportDialog with: `node` toasts what the export wrote (nothing
+    when it was cancelled)."""
+
+    def toast(message: str | None) -> None:
+        if message:
+            node.notify(message, markup=False)
+
+    return toast
 
 
 class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None]):
@@ -55,18 +67,14 @@ class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None
     ExportDialog .hint { color: $text-muted; padding-top: 1; }
     """
 
-    def __init__(
-        self, entity: str, query: ListQuery | None = None, view_name: str | None = None, user_id: int | None = None
-    ) -> None:
+    def __init__(self, entity: str, query: ListQuery | None = None, view_name: str | None = None) -> None:
         super().__init__()
         self.entity = entity
         self.list_query = query if entity in export.LIST_ENTITIES else None
         self.view_name = view_name
-        self.user_id = user_id
         self.formats = export.formats_for(entity)
         self.exporting = False
         self._cancel = threading.Event()
-        self._progress = (0, 0)
         self._overwrite: str | None = None
         """The path the user was told exists: enter again replaces it."""
 
@@ -137,11 +145,11 @@ class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None
         self._say("")
 
     def export_request(self) -> ExportRequest:
-        """The export the choices describe."""
+        """The export the choices describe (as the session's user: "mine" in a view means theirs)."""
         fmt = self.chosen_format
         query = self.list_query if fmt != "ics" else None
         columns = self.chosen_columns if fmt in ("csv", "json") else "all"
-        return ExportRequest(self.entity, fmt, query, columns, self.user_id)
+        return ExportRequest(self.entity, fmt, query, columns, session_of(self).ctx.user_id)
 
     def _say(self, text: str) -> None:
         self.query_one("#export-error", Static).update(Content(safe_text(text)))
@@ -175,30 +183,25 @@ class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None
         self._say("")
         self.run_export(self.export_request(), text)
 
-    def _report(self, done: int, total: int) -> None:
-        """Progress from the export's thread: kept for the timer to show; stops a cancelled export."""
-        self._progress = (done, total)
-        if self._cancel.is_set():
-            raise ExportCancelled()
-
-    def _show_progress(self) -> None:
-        done, total = self._progress
-        self.query_one("#export-progress", ProgressBar).update(total=max(total, 1), progress=done)
-
     @work(group="export-dialog-run", exclusive=True, exit_on_error=False)
     async def run_export(self, request: ExportRequest, text: str) -> None:
         """Export on a database thread of its own (the session's keeps serving the screens)."""
-        session = session_of(self)
-        if request.user_id is None:
-            request = ExportRequest(request.entity, request.format, request.query, request.columns, session.ctx.user_id)
-        own = Session(session.ctx, where=session.where)
+        progress = PolledProgress(self.query_one("#export-progress", ProgressBar))
+        cancel = self._cancel
+
+        def report(done: int, total: int) -> None:
+            """Progress from the export's thread: kept for the bar; stops a cancelled export."""
+            progress.report(done, total)
+            if cancel.is_set():
+                raise ExportCancelled()
+
         self.exporting = True
-        self._cancel.clear()
-        self._progress = (0, 0)
+        cancel.clear()
         self.add_class("-running")
-        timer = self.set_interval(0.1, self._show_progress)
         try:
-            count = await own.call(export.export_file, request, Path(text).expanduser(), self._report)
+            # On the way out the export is cancelled too: when the worker itself was (the app closing).
+            async with own_session(self, cancel=cancel, progress=progress) as own:
+                count = await own.call(export.export_file, request, Path(text).expanduser(), report)
         except ExportCancelled:
             self.dismiss(None)
             return
@@ -206,9 +209,6 @@ class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None
             self._say(str(error))
             return
         finally:
-            self._cancel.set()  # when the worker itself was cancelled (the app closing): stop the thread too
-            timer.stop()
-            own.close()
             self.exporting = False
             self.remove_class("-running")
         self.dismiss(f"Exported {export.describe(count, request.entity)} to {text}")

@@ -19,7 +19,9 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 """The files the browser and the completion offer."""
 
 
-def _importable(entry: os.DirEntry[str]) -> bool:
+def _importable(entry: os.DirEntry[str] | Path) -> bool:
+    """Whether the browser and the completion offer `entry`: a folder or a file with one of
+    SUFFIXES, not hidden (a name starting with ".")."""
     if entry.name.startswith("."):
         return False
     try:
@@ -86,19 +88,10 @@ class FileTree(DirectoryTree):
     """A directory tree of folders and importable files, hidden ones left out."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        """Folders and .csv, .tsv, .txt and .xlsx files that are not hidden."""
-        out = []
-        for path in paths:
-            if path.name.startswith("."):
-                continue
-            try:
-                if path.is_dir() or path.suffix.lower() in SUFFIXES:
-                    out.append(path)
-            except OSError:
-                continue
-        return out
+        """Folders and importable files (`_importable`), hidden ones left out."""
+        return [path for path in paths if _importable(path)]
 
     def process_label(self, label: TextType) -> Text:
-        """A file name as plain text: a name like "ACME [/] Corp.csv" is not markup."""
-        text = Text(safe_text(label)) if isinstance(label, str) else label
-        return text.split()[0] if text.plain else text
+        """A file name as plain text, without what a terminal would interpret (DirectoryTree's own
+        already keeps a name like "ACME [/] Corp.csv" from being read as markup)."""
+        return super().process_label(safe_text(label) if isinstance(label, str) else label)

@@ -61,6 +61,14 @@ class ColumnsPanel(Vertical):
     """One row per file column; enter on a row picks what it becomes. Warns about required
     fields left out and fields chosen twice."""
 
+    DEFAULT_CSS = """
+    ColumnsPanel #columns-file { height: auto; }
+    ColumnsPanel #saved-mappings { width: 32; }
+    ColumnsPanel .hint { color: $text-muted; width: auto; padding-left: 2; }
+    ColumnsPanel #column-warnings { height: auto; margin-bottom: 1; }
+    ColumnsPanel #column-table { height: 1fr; }
+    """
+
     def __init__(self, *, id: str, classes: str) -> None:
         super().__init__(id=id, classes=classes)
         self.header: list[str] = []
@@ -88,13 +96,10 @@ class ColumnsPanel(Vertical):
         self.header = list(table.header)
         self.targets = targets
         self.labels = target_labels(targets)
-        self.chosen = {index: chosen.get(index, NOT_IMPORTED) for index in range(len(self.header))}
-        self.chosen = {index: key if key in self.labels else NOT_IMPORTED for index, key in self.chosen.items()}
         self._samples = [samples(table, index) for index in range(len(self.header))]
         summary = Content.assemble((safe_text(file_name), "bold"), ": ", read_summary(table))
         self.query_one("#columns-file", Static).update(summary)
-        self._draw()
-        self.show_warnings()
+        self.set_mapping(chosen)
 
     def _draw(self) -> None:
         """(Re)build the table for the panel's width, keeping the cursor."""
@@ -134,7 +139,8 @@ class ColumnsPanel(Vertical):
         self.show_warnings()
 
     def set_mapping(self, mapping: dict[int, str]) -> None:
-        """Set every column from `mapping` (columns it lacks are not imported)."""
+        """Set every column from `mapping` (columns it lacks, or whose target is unknown, are not
+        imported) and draw them."""
         self.chosen = {index: mapping.get(index, NOT_IMPORTED) for index in range(len(self.header))}
         self.chosen = {index: key if key in self.labels else NOT_IMPORTED for index, key in self.chosen.items()}
         self._draw()

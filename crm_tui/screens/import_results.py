@@ -7,6 +7,7 @@ for the UI)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -74,7 +75,15 @@ def counts_line(result: ImportResult) -> Content:
 
 
 class ProgressLine(Horizontal):
-    """A progress bar with "checking 12,000 / 50,000 rows · 8,000 rows/s" beside it."""
+    """A progress bar with "checking 12,000 / 50,000 rows · 8,000 rows/s" beside it, shown only
+    while it has the class -running (the panels give it the class progress)."""
+
+    DEFAULT_CSS = """
+    ProgressLine.progress { height: 1; display: none; }
+    ProgressLine.progress.-running { display: block; }
+    ProgressLine.progress ProgressBar { width: auto; padding-right: 2; }
+    ProgressLine.progress .rate { width: 1fr; color: $text-muted; }
+    """
 
     def compose(self) -> ComposeResult:
         """The bar and the words."""
@@ -89,6 +98,12 @@ class ProgressLine(Horizontal):
 
 class CheckPanel(Vertical):
     """Step 5: the first rows as stored, and a dry run of the whole file."""
+
+    DEFAULT_CSS = """
+    CheckPanel OptionList, CheckPanel OptionList:focus { height: 1fr; border: none; padding: 0; }
+    CheckPanel #dry-rejected { height: auto; max-height: 40%; border-top: solid $error 50%; }
+    CheckPanel #dry-summary { height: auto; display: none; padding: 1 0 0 0; }
+    """
 
     def compose(self) -> ComposeResult:
         """Preview, progress, counts and rejected rows."""
@@ -127,6 +142,10 @@ class CheckPanel(Vertical):
 
 class ImportPanel(Vertical):
     """Step 6: what will be imported, the progress, and the summary (then the revert report)."""
+
+    DEFAULT_CSS = """
+    ImportPanel OptionList, ImportPanel OptionList:focus { height: 1fr; border: none; padding: 0; }
+    """
 
     def compose(self) -> ComposeResult:
         """What will happen, progress and the summary lines."""
@@ -170,7 +189,8 @@ class ImportProgress(Message, bubble=False):
 
 
 class RunsImports:
-    """Mixin for the wizard: the dry run (Check step), the import and its revert (Import step)."""
+    """Mixin for the wizard (ImportWizard, a Screen): the dry run (Check step), the import and its
+    revert (Import step). It uses the wizard's members declared below."""
 
     table: Table | None
     path: Path | None
@@ -178,35 +198,37 @@ class RunsImports:
     busy: str
     result: ImportResult | None
     reverted: bool
+    is_busy: Callable[[], bool]
+    request: Callable[[], ImportRequest]
+    say: Callable[..., None]
+    show_step: Callable[[str], None]
+    # ... and the Screen's:
+    app: Any
+    query_one: Callable[..., Any]
+    post_message: Callable[[Message], bool]
+    refresh_bindings: Callable[[], None]
     _phase: tuple[str, float] = ("", 0.0)
     _progress_line: ProgressLine | None = None
 
-    def _host(self) -> Any:
-        """The wizard screen this is mixed into (its widgets, request(), say(), _show())."""
-        return self
-
     def action_dry_run(self) -> None:
         """Plan every row without storing anything, and show the counts and the rejected rows."""
-        wizard = self._host()
-        if not wizard.is_busy() and self.table is not None:
-            self._dry_run(wizard.request())
+        if not self.is_busy() and self.table is not None:
+            self._dry_run(self.request())
 
     @work(group="import-wizard-run", exclusive=True, exit_on_error=False)
     async def _dry_run(self, request: ImportRequest) -> None:
-        wizard = self._host()
         result = await self._with_progress("checking", "#dry-progress", request, dry_run=True)
         if result is not None:
-            wizard.query_one(CheckPanel).show_dry_run(result)
+            self.query_one(CheckPanel).show_dry_run(result)
 
     async def _with_progress(
         self, busy: str, bar: str, request: ImportRequest, *, dry_run: bool
     ) -> ImportResult | None:
         """run_import on the database thread with the progress line `bar`; None after showing an error."""
-        wizard = self._host()
         assert self.table is not None
-        session = session_of(wizard)
+        session = session_of(self)  # type: ignore[arg-type]
         self.busy, self._phase = busy, ("", monotonic())
-        line = self._progress_line = wizard.query_one(bar, ProgressLine)
+        line = self._progress_line = self.query_one(bar, ProgressLine)
         line.add_class("-running")
         line.show("checking", 0, len(self.table.rows), 0)
         try:
@@ -214,7 +236,7 @@ class RunsImports:
                 run_import, session.ctx, self.table, request, dry_run=dry_run, progress=self._report
             )
         except ServiceError as error:
-            wizard.say(str(error), error=True)
+            self.say(str(error), error=True)
             return None
         finally:
             self.busy = ""
@@ -223,7 +245,7 @@ class RunsImports:
     def _report(self, phase: str, done: int, total: int) -> None:
         """Progress from the database thread: posted to the UI (post_message is thread-safe and
         does not wait, unlike call_from_thread, which would hang the thread if the app closed)."""
-        self._host().post_message(ImportProgress(phase, done, total))
+        self.post_message(ImportProgress(phase, done, total))
 
     def on_import_progress(self, message: ImportProgress) -> None:
         """Draw the progress and the rows per second of the phase."""
@@ -235,9 +257,8 @@ class RunsImports:
 
     def enter_import(self) -> None:
         """Show the Import step: what ctrl+n will store."""
-        wizard = self._host()
         assert self.table is not None
-        request = wizard.request()
+        request = self.request()
         count = len(self.table.rows)
         how = "all or nothing" if request.mode == "all" else "partial (the rejected rows go to a file)"
         text = Content.assemble(
@@ -246,20 +267,18 @@ class RunsImports:
             f" into {ENTITY_LABELS[self.entity].lower()}, {how}.",
             "\nctrl+n imports them; escape goes back.",
         )  # fmt: skip
-        wizard.query_one(ImportPanel).ready(text)
-        wizard.show_step("import")
+        self.query_one(ImportPanel).ready(text)
+        self.show_step("import")
 
     def action_start_import(self) -> None:
         """Store the rows (once)."""
-        wizard = self._host()
-        if not wizard.is_busy() and self.table is not None and not (self.result and self.result.stored):
-            self._import(wizard.request())
+        if not self.is_busy() and self.table is not None and not (self.result and self.result.stored):
+            self._import(self.request())
 
     @work(group="import-wizard-run", exclusive=True, exit_on_error=False)
     async def _import(self, request: ImportRequest) -> None:
-        wizard = self._host()
         assert self.table is not None and self.path is not None
-        panel = wizard.query_one(ImportPanel)
+        panel = self.query_one(ImportPanel)
         result = await self._with_progress("importing", "#import-progress", request, dry_run=False)
         if result is None:
             return
@@ -271,17 +290,19 @@ class RunsImports:
         if result.stored:
             done = f"Imported: {result.created:,} created, {result.updated:,} updated · ctrl+z reverts it"
             panel.say(Content.styled(done, "bold $text-success"))
-            wizard.app.post_message(DataChanged(None))  # the app hands it to every open screen
+            self.app.post_message(DataChanged(None))  # the app hands it to every open screen
         else:
             panel.say(error_text("Nothing was stored: escape goes back to change the choices."))
-        wizard.refresh_bindings()
+        self.refresh_bindings()
 
     async def _write_rejected(self, result: ImportResult) -> Content:
         """Write the rejected rows next to the file; say where (or why not)."""
         assert self.table is not None and self.path is not None
         target = Path(f"{self.path}.rejected.csv")
         try:
-            written = await session_of(self._host()).call(write_rejected, target, self.table.header, result.rejected)
+            written = await session_of(self).call(  # type: ignore[arg-type]
+                write_rejected, target, self.table.header, result.rejected
+            )
         except OSError as error:
             return error_text(f"could not write {target}: {error.strerror or error}")
         return Content.styled(
@@ -290,8 +311,7 @@ class RunsImports:
 
     def action_revert(self) -> None:
         """Ask, then remove what this import stored."""
-        wizard = self._host()
-        if wizard.is_busy() or self.result is None or self.result.batch_id is None:
+        if self.is_busy() or self.result is None or self.result.batch_id is None:
             return
         batch_id = self.result.batch_id
         question = Content(
@@ -302,23 +322,22 @@ class RunsImports:
             if yes:
                 self._revert(batch_id)
 
-        wizard.app.push_screen(ConfirmScreen(question, yes="Revert", no="Keep"), callback=answered)
+        self.app.push_screen(ConfirmScreen(question, yes="Revert", no="Keep"), callback=answered)
 
     @work(group="import-wizard-run", exclusive=True, exit_on_error=False)
     async def _revert(self, batch_id: int) -> None:
-        wizard = self._host()
-        session = session_of(wizard)
+        session = session_of(self)  # type: ignore[arg-type]
         self.busy = "reverting"
         try:
             report = await session.call(import_batches.revert, session.ctx, batch_id)
         except ServiceError as error:
-            wizard.say(str(error), error=True)
+            self.say(str(error), error=True)
             return
         finally:
             self.busy = ""
         self.reverted = True
-        panel = wizard.query_one(ImportPanel)
+        panel = self.query_one(ImportPanel)
         panel.say(Content.styled(f"Import #{batch_id} was reverted · escape closes", "bold $text-warning"))
         panel.show_lines([Content(safe_text(line)) for line in report.lines()], more=True)
-        wizard.app.post_message(DataChanged(None))
-        wizard.refresh_bindings()
+        self.app.post_message(DataChanged(None))
+        self.refresh_bindings()

@@ -91,6 +91,16 @@ def _label(text: str, *, id: str | None = None, section: bool = False) -> Static
 class FilePanel(Vertical):
     """Step 1: the record type, the file's path and optional delimiter and encoding."""
 
+    DEFAULT_CSS = """
+    FilePanel .label.second { width: auto; padding: 0 1 0 3; }
+    FilePanel #entity { width: 24; }
+    FilePanel #path { width: 1fr; }
+    FilePanel #delimiter, FilePanel #encoding { width: 14; }
+    FilePanel #tree { height: 1fr; border: round $panel; }
+    FilePanel #tree:focus { border: round $accent; }
+    FilePanel #file-status { height: auto; }
+    """
+
     def __init__(self, entity: str, *, id: str, classes: str) -> None:
         super().__init__(id=id, classes=classes)
         self.entity = entity
@@ -115,6 +125,13 @@ class FilePanel(Vertical):
 
 class StagesPanel(Vertical):
     """Step 3: what each stage of the file that the pipeline lacks becomes."""
+
+    DEFAULT_CSS = """
+    StagesPanel .stage-row { height: 1; }
+    StagesPanel .stage-name { width: 30; padding-right: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    StagesPanel .stage-row Select { width: 36; }
+    StagesPanel #stage-rows { height: 1fr; }
+    """
 
     def __init__(self, *, id: str, classes: str) -> None:
         super().__init__(id=id, classes=classes)
@@ -153,6 +170,13 @@ class StagesPanel(Vertical):
 
 class OptionsPanel(Vertical):
     """Step 4: all or nothing, what a duplicate does, and what makes a duplicate."""
+
+    DEFAULT_CSS = """
+    OptionsPanel .section { color: $text-muted; text-style: bold; }
+    OptionsPanel RadioSet { width: 100%; margin-bottom: 1; }
+    OptionsPanel #match-keys { height: auto; }
+    OptionsPanel #match-keys Checkbox { margin-right: 2; }
+    """
 
     def __init__(self, *, id: str, classes: str) -> None:
         super().__init__(id=id, classes=classes)

@@ -60,6 +60,7 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
         Binding("ctrl+d", "dry_run", "Dry run", tooltip="Check every row; store nothing", id="import.dry_run"),
         Binding("ctrl+z", "revert", "Revert this import", tooltip="Remove what this import stored", id="import.revert"),
     ]  # fmt: skip
+    # What the step panels share; each panel styles its own widgets (in its DEFAULT_CSS).
     DEFAULT_CSS = """
     ImportWizard #steps { height: 1; padding: 0 1; background: $boost; }
     ImportWizard #panels { height: 1fr; padding: 0 1; }
@@ -67,33 +68,6 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
     ImportWizard .lead { color: $text-muted; height: auto; padding-bottom: 1; }
     ImportWizard .row { height: auto; margin-bottom: 1; }
     ImportWizard .label { width: 14; color: $text-muted; }
-    ImportWizard .label.second { width: auto; padding: 0 1 0 3; }
-    ImportWizard .section { color: $text-muted; text-style: bold; }
-    ImportWizard #columns-file { height: auto; }
-    ImportWizard #entity { width: 24; }
-    ImportWizard #path { width: 1fr; }
-    ImportWizard #delimiter, ImportWizard #encoding { width: 14; }
-    ImportWizard #tree { height: 1fr; border: round $panel; }
-    ImportWizard #tree:focus { border: round $accent; }
-    ImportWizard #file-status { height: auto; }
-    ImportWizard #saved-mappings { width: 32; }
-    ImportWizard .hint { color: $text-muted; width: auto; padding-left: 2; }
-    ImportWizard #column-warnings { height: auto; margin-bottom: 1; }
-    ImportWizard #column-table { height: 1fr; }
-    ImportWizard .stage-row { height: 1; }
-    ImportWizard .stage-name { width: 30; padding-right: 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    ImportWizard .stage-row Select { width: 36; }
-    ImportWizard #stage-rows { height: 1fr; }
-    ImportWizard RadioSet { width: 100%; margin-bottom: 1; }
-    ImportWizard #match-keys { height: auto; }
-    ImportWizard #match-keys Checkbox { margin-right: 2; }
-    ImportWizard OptionList, ImportWizard OptionList:focus { height: 1fr; border: none; padding: 0; }
-    ImportWizard #dry-rejected { height: auto; max-height: 40%; border-top: solid $error 50%; }
-    ImportWizard .progress { height: 1; display: none; }
-    ImportWizard .progress.-running { display: block; }
-    ImportWizard .progress ProgressBar { width: auto; padding-right: 2; }
-    ImportWizard .progress .rate { width: 1fr; color: $text-muted; }
-    ImportWizard #dry-summary { height: auto; display: none; padding: 1 0 0 0; }
     ImportWizard #message { height: auto; max-height: 4; padding: 0 1; display: none; }
     ImportWizard #message.-shown { display: block; }
     """
@@ -111,7 +85,6 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
         self.busy = ""
         self.result: ImportResult | None = None
         self.reverted = False
-        self._phase = ("", 0.0)
 
     def compose(self) -> ComposeResult:
         """The steps bar, a panel per step, a message line and the keys."""

@@ -20,14 +20,13 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from crm_tui.screens.base import ReportsWorkerErrors, session_of
+from crm_tui.screens.base import ReportsWorkerErrors, session_of, stamp
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
-from crm_tui.screens.run_log import stamp
 from crm_tui.services import merge
 from crm_tui.services.errors import ConflictError, ServiceError
 from crm_tui.services.merge import MergeField, MergePlan, MergeResult
-from crm_tui.text import safe_text
+from crm_tui.text import fit, safe_text
 
 LABELS = {"contact": ("contact", "contacts"), "company": ("company", "companies"), "lead": ("lead", "leads")}
 LABEL_WIDTH = 18
@@ -35,11 +34,6 @@ LABEL_WIDTH = 18
 VALUE_WIDTH = (16, 40)
 """A record's column, at least and at most: below the least the table scrolls sideways."""
 _MERGING = {"choose", "pick", "keep", "take_all", "merge"}
-
-
-def fit(text: str, width: int) -> str:
-    """`text` cut to `width` cells with an ellipsis."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def agrees(field: MergeField) -> bool:

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, ProgressBar, Static
 
-from crm_tui.screens.base import ReportsWorkerErrors, session_of
+from crm_tui.screens.base import PolledProgress, ReportsWorkerErrors, session_of
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.services import normalise
 from crm_tui.services.errors import ServiceError
@@ -102,7 +102,6 @@ class NormaliseScreen(ReportsWorkerErrors, ModalScreen[bool]):
         self.running = False
         self.changed = False
         """Apply changed something (the caller may read again)."""
-        self._progress = (0, 0)
 
     def compose(self) -> ComposeResult:
         """Title, what it does, the country, the buttons, progress and the report."""
@@ -190,34 +189,27 @@ class NormaliseScreen(ReportsWorkerErrors, ModalScreen[bool]):
         if yes:
             self.run(dry_run=False)
 
-    def _report(self, done: int, total: int) -> None:
-        """Progress from the database thread: kept for the timer to show."""
-        self._progress = (done, total)
-
-    def _show_progress(self) -> None:
-        done, total = self._progress
-        self.query_one("#normalise-progress", ProgressBar).update(total=max(total, 1), progress=done)
-
     @work(group="normalise-run", exclusive=True, exit_on_error=False)
     async def run(self, *, dry_run: bool) -> None:
         """Check or apply (the country typed is saved first), showing progress, then the report."""
         if self.running or not await self._save_country():
             return
         session = session_of(self)
+        progress = PolledProgress(self.query_one("#normalise-progress", ProgressBar))
         self.running = True
-        self._progress = (0, 0)
-        self._show_progress()
+        progress.start()
         self.add_class("-running")
         report_box = self.query_one("#report", Static)
         report_box.update(Content.styled("checking…" if dry_run else "changing…", "dim"))
-        timer = self.set_interval(0.1, self._show_progress)
         try:
-            report = await session.call(normalise.normalise, session.ctx, None, dry_run=dry_run, progress=self._report)
+            report = await session.call(
+                normalise.normalise, session.ctx, None, dry_run=dry_run, progress=progress.report
+            )
         except ServiceError as error:
             report_box.update(Content.styled(safe_text(error), "$text-error"))
             return
         finally:
-            timer.stop()
+            progress.stop()
             self.running = False
             self.remove_class("-running")
         if not dry_run and report.records:

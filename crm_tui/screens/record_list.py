@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, session_of
 from crm_tui.screens.list_actions import ListActions
 from crm_tui.services import list_views, record_lists, workspace_settings
 from crm_tui.services.list_fields import LABELS, Column, EntityList
@@ -31,7 +31,7 @@ _TYPING_PAUSE = 0.25
 """Seconds after the last key before the list is filtered again."""
 
 
-class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
+class RecordListScreen(ListActions, ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
     """Every record of one type, a page at a time, filtered, sorted and selectable."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,7 +74,6 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
         self.cards = False
         self.deleted: list[int] = []
         self._typing: Timer | None = None
-        self._reload_pending = False
 
     def compose(self) -> ComposeResult:
         """Views on the left; title, summary, quick filter and the table on the right."""
@@ -175,14 +174,8 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
             self.view = view
         self.reload(cursor=0)
 
-    def on_data_changed(self, message: DataChanged) -> None:
-        """Someone changed records: read the list again soon (at most a few times a second)."""
-        if not self._reload_pending:
-            self._reload_pending = True
-            self.set_timer(0.3, self._changed)
-
-    def _changed(self) -> None:
-        self._reload_pending = False
+    def reload_after_change(self) -> None:
+        """Someone changed records (a moment ago): read the list again, every page."""
         self.table.forget()
         self.reload()
 
@@ -242,11 +235,10 @@ class RecordListScreen(ListActions, ReportsWorkerErrors, Screen[None]):
 
     def action_export(self) -> None:
         """Export the records of this list as shown (or every field) to a file."""
-        from crm_tui.screens.export_dialog import ExportDialog
+        from crm_tui.screens.export_dialog import ExportDialog, toast_result
 
         view = self.view.name if self.view is not None else None
-        dialog = ExportDialog(self.entity, self.list_query, view, session_of(self).ctx.user_id)
-        self.app.push_screen(dialog, lambda message: message and self.notify(message, markup=False))
+        self.app.push_screen(ExportDialog(self.entity, self.list_query, view), toast_result(self))
 
     def action_import(self) -> None:
         """Open the import wizard for this record type."""

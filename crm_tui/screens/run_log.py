@@ -4,23 +4,20 @@ rule it was opened for and every rule, `c` clears the filters, enter opens the r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, open_record, session_of, stamp
 from crm_tui.screens.text_prompt import TextPromptScreen
-from crm_tui.services import automation_log, records
+from crm_tui.services import automation_log
 from crm_tui.services.automation_log import RunRow
-from crm_tui.services.errors import NotFound
 from crm_tui.text import safe_text
 
 LIMIT = 200
@@ -29,28 +26,6 @@ LIMIT = 200
 STATUS_FILTERS: tuple[str | None, ...] = (None, *(s for s in automation_log.STATUSES if s != "running"))
 """What `f` cycles through: every status, then each one."""
 STATUS_STYLES = {"done": "$success", "failed": "bold $error", "stopped": "$warning", "sending": "$accent"}
-OPENABLE = ("company", "contact", "lead", "deal")
-"""Record types with a page of their own (app.open_record)."""
-
-
-def stamp(moment: datetime) -> str:
-    """A stored (naive UTC) moment as local time, to the minute."""
-    return f"{moment.replace(tzinfo=UTC).astimezone():%Y-%m-%d %H:%M}"
-
-
-async def open_record(node: DOMNode, entity: str | None, record_id: int | None) -> None:
-    """Open a record's page, or say why there is none (a task, a deleted record). Await it in a worker."""
-    if entity is None or record_id is None:
-        return
-    if entity not in OPENABLE:
-        node.notify(f"A {entity} has no page of its own.", markup=False)
-        return
-    try:
-        await session_of(node).call(records.get, entity, record_id)
-    except NotFound:
-        node.notify(f"That {entity} was deleted.", severity="warning", markup=False)
-        return
-    node.app.open_record(entity, record_id)  # type: ignore[attr-defined]
 
 
 def run_line(run: RunRow) -> Content:

@@ -22,7 +22,7 @@ from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import tag_admin
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.tag_admin import TagUsage
-from crm_tui.text import safe_text
+from crm_tui.text import fit, safe_text
 
 COUNTS = (
     ("companies", "Companies"),
@@ -135,8 +135,7 @@ class TagCleanupScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None
         for key, label in COUNTS:
             table.add_column(Text(label.rjust(COUNT_WIDTH)), width=COUNT_WIDTH, key=key)
         for tag in self.tags:
-            name = safe_text(tag.name)
-            name = name if len(name) <= name_width - 2 else name[: name_width - 3] + "…"
+            name = fit(safe_text(tag.name), name_width - 2)
             counts = [
                 Content.styled(f"{getattr(tag, key):>{COUNT_WIDTH},}", "bold" if key == "total" else ("dim" if not getattr(tag, key) else ""))
                 for key, _ in COUNTS

@@ -17,7 +17,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
-from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import preferences, tasks
@@ -35,7 +35,7 @@ _AGENDA_ONLY = {"span", "shift"}
 T = TypeVar("T")
 
 
-class TasksScreen(ReportsWorkerErrors, Screen[None]):
+class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
     """Tasks by urgency, and the agenda of appointments."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -80,7 +80,6 @@ class TasksScreen(ReportsWorkerErrors, Screen[None]):
         self.appointments: dict[str, AgendaItem] = {}
         self._scope_read = False
         self._busy: set[int] = set()
-        self._reload_pending = False
         self._asking = False
 
     def compose(self) -> ComposeResult:
@@ -354,9 +353,9 @@ class TasksScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_export(self) -> None:
         """Write the tasks and appointments as an iCalendar (.ics) file for a calendar app."""
-        from crm_tui.screens.export_dialog import ExportDialog
+        from crm_tui.screens.export_dialog import ExportDialog, toast_result
 
-        self.app.push_screen(ExportDialog("calendar"), lambda message: message and self.notify(message, markup=False))
+        self.app.push_screen(ExportDialog("calendar"), toast_result(self))
 
     def action_refresh(self) -> None:
         """Read everything again."""
@@ -370,12 +369,6 @@ class TasksScreen(ReportsWorkerErrors, Screen[None]):
         self.notify(safe_text(error), title="Not done", severity="error", markup=False)
 
     # -- refreshing ------------------------------------------------------------------------------
-    def on_data_changed(self, message: DataChanged) -> None:
-        """The workspace changed: read again soon (at most a few times a second)."""
-        if not self._reload_pending:
-            self._reload_pending = True
-            self.set_timer(0.3, self._changed)
-
-    def _changed(self) -> None:
-        self._reload_pending = False
+    def reload_after_change(self) -> None:
+        """The workspace changed (a moment ago): read again."""
         self.load()

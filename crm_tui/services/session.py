@@ -35,6 +35,11 @@ class Session:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-db")
         self._preloaded: dict[str, Future[object]] = {}
 
+    def sibling(self) -> Session:
+        """A new session on the same context and data, with a database thread (and connection) of
+        its own: for long jobs that must not hold up the calls of this one. Close it when done."""
+        return Session(self.ctx, where=self.where)
+
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn(*args, **kwargs)` on the database thread and return its result.
 

@@ -20,7 +20,7 @@ from textual.strip import Strip
 from crm_tui.money import format_money
 from crm_tui.services.list_fields import Column
 from crm_tui.services.record_lists import PAGE, ListRow
-from crm_tui.text import safe_text
+from crm_tui.text import fit, safe_text
 
 CARD_LINES = 3
 """Lines of a record shown as a card (a separator follows each)."""
@@ -52,10 +52,8 @@ def cell_text(column: Column, row: ListRow, currency: str) -> str:
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
-    if width <= 0:
-        return ""
-    if len(text) > width:
-        return text[: max(width - 1, 0)] + "…"
+    """`text` fitted to `width` cells, and padded to them (on the left when `right`)."""
+    text = fit(text, width)
     return text.rjust(width) if right else text.ljust(width)
 
 
