@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, cli_automations, cli_export, cli_import, cli_report, locations
+from crm_tui import __version__, cli_automations, cli_export, cli_import, cli_report, cli_users, locations
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_automations.add_parser(sub)
     cli_import.add_parser(sub)
     cli_export.add_parser(sub)
+    cli_users.add_parser(sub)
 
     formulas = sub.add_parser("formulas", help="computed custom fields")
     formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_export.run(args, _existing(args, settings))
         if args.command == "import":
             return cli_import.run(args, lambda: _open(_target(args, settings), settings, args.user))
+        if args.command == "users":
+            return cli_users.run(args, lambda: _open(_target(args, settings), settings, args.user))
         if args.command == "automations":
             return cli_automations.run(args, _existing(args, settings), settings.smtp)
         return _board(args, settings)

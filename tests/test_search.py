@@ -225,6 +225,10 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     # And v10's import batches.
     database.execute_sql("DROP TABLE import_item")
     database.execute_sql("DROP TABLE import_batch")
+    # And v11's team mode.
+    database.execute_sql("DROP TABLE field_access")
+    database.execute_sql("DROP TABLE user_key")
+    database.execute_sql('ALTER TABLE crm_user DROP COLUMN "team"')
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)

@@ -1,5 +1,6 @@
 """Peewee models only: tables, indexes, tiny query helpers; no business rules."""
 
+from crm_tui.models.access import FIELD_ACCESS, FieldAccess, UserKey
 from crm_tui.models.activity import Appointment, AppointmentAttendee, Note, Task
 from crm_tui.models.automation import AutomationRule, AutomationRun, Notification
 from crm_tui.models.base import BaseModel, JSONField, SoftDeleteModel, VersionedModel, database
@@ -42,14 +43,16 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Notification,
     ImportBatch,
     ImportItem,
+    UserKey,
+    FieldAccess,
 )
 """Every table, parents before children (the order tables are created in)."""
 
 __all__ = [
-    "ALL_MODELS", "FIELD_TYPES", "TAG_LINKS", "LEAD_STATUSES", "ROLES", "STAGE_KINDS",
+    "ALL_MODELS", "FIELD_ACCESS", "FIELD_TYPES", "TAG_LINKS", "LEAD_STATUSES", "ROLES", "STAGE_KINDS",
     "Appointment", "AppointmentAttendee", "AutomationRule", "AutomationRun", "BaseModel",
     "Company", "CompanyTag", "Contact", "ContactTag", "CustomField", "CustomValue", "Deal",
-    "DealTag", "Event", "ImportBatch", "ImportItem", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",
-    "SavedView", "SoftDeleteModel", "Stage", "StageChange", "Tag", "Task", "User", "UserPreference",
+    "DealTag", "Event", "FieldAccess", "ImportBatch", "ImportItem", "JSONField", "Lead", "LeadTag", "Note", "Notification", "Pipeline",
+    "SavedView", "SoftDeleteModel", "Stage", "StageChange", "Tag", "Task", "User", "UserKey", "UserPreference",
     "VersionedModel", "WorkspaceSetting", "database",
 ]  # fmt: skip

@@ -17,6 +17,8 @@ class User(VersionedModel):
     email = CharField(null=True)
     role = CharField(default="member")
     active = BooleanField(default=True)
+    # A manager sees and edits the records of their team's members (no team: everyone's).
+    team = CharField(null=True)
 
     class Meta:
         table_name = "crm_user"  # "user" is reserved in PostgreSQL

@@ -60,6 +60,7 @@ class UserIn(RecordIn):
     email: Email = None
     role: Role = "member"
     active: bool = True
+    team: OptionalStr = None
 
 
 class CompanyIn(RecordIn):

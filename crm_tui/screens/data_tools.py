@@ -52,6 +52,13 @@ class DataTools:
         if not isinstance(self.screen, ModalScreen):  # type: ignore[attr-defined]
             self.push_screen(NormaliseScreen())  # type: ignore[attr-defined]
 
+    def action_users(self) -> None:
+        """Open the users screen."""
+        from crm_tui.screens.users import UsersScreen
+
+        if not isinstance(self.screen, ModalScreen):  # type: ignore[attr-defined]
+            self.push_screen(UsersScreen())  # type: ignore[attr-defined]
+
     def data_commands(self) -> Iterator[SystemCommand]:
         """The palette entries of the data tools."""
         yield SystemCommand(
@@ -59,6 +66,7 @@ class DataTools:
         )
         yield SystemCommand("Find duplicates", "Likely duplicate contacts, companies or leads, to merge", self.action_duplicates)
         yield SystemCommand("Clean up tags", "Rename tags, merge two, delete unused ones", self.action_tag_cleanup)
+        yield SystemCommand("Users", "Who uses the workspace: roles, teams, SSH keys, field limits", self.action_users)
         yield SystemCommand(
             "Normalise stored values", "Emails, phones and web addresses in one format; the default country",
             self.action_normalise,

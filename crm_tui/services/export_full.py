@@ -35,7 +35,7 @@ from crm_tui.models import (
     Task,
     User,
 )
-from crm_tui.services import custom_fields
+from crm_tui.services import custom_fields, permissions
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
 from crm_tui.services.export_rows import ACTIVITIES, Custom, Lookups, OutColumn, Table, custom_kind, major
 from crm_tui.services.sql_util import among
@@ -149,7 +149,11 @@ def full_table(entity: str, ids: Iterator[list[int]], total: int, lookups: Looku
                 rows.append(row)
             yield rows
 
-    return Table(columns, total, chunks())
+    # Fields hidden from the acting user's role leave the file altogether.
+    keep = [i for i, column in enumerate(columns) if permissions.shows(entity, column.header)]
+    if len(keep) == len(columns):
+        return Table(columns, total, chunks())
+    return Table([columns[i] for i in keep], total, ([[row[i] for i in keep] for row in rows] for rows in chunks()))
 
 
 def _activity_reader(entity: str) -> tuple[list[OutColumn], Reader]:

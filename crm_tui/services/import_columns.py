@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from crm_tui.services import custom_fields, list_fields
+from crm_tui.services import custom_fields, list_fields, permissions
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_synonyms import CUSTOM_HELP, PREFIXES, REQUIRED, STANDARD, SYNONYMS, WEAK
@@ -68,7 +68,8 @@ def targets(entity: str) -> list[ImportTarget]:
     result = [ImportTarget(key, label, (entity, key) in REQUIRED, hint) for key, label, hint in STANDARD[entity]]
     for fd in _custom_defs(entity):
         result.append(ImportTarget(f"custom.{fd.key}", fd.label, False, _custom_help(fd)))
-    return result
+    # An import fills only what its user may change: a hidden or read-only field is no target.
+    return [target for target in result if permissions.writable(entity, target.key)]
 
 
 def _custom_defs(entity: str) -> list[FieldDef]:

@@ -18,7 +18,7 @@ from crm_tui.models import (
     Stage,
     User,
 )
-from crm_tui.services import custom_fields, search
+from crm_tui.services import custom_fields, permissions, search
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef
 
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -153,7 +153,10 @@ def entity_list(entity: str) -> EntityList:
     )
     label, plural = LABELS[entity]
     first = _STANDARD[entity][0].key
-    return EntityList(entity, label, plural, _STANDARD[entity] + custom, _DEFAULTS[entity], first)
+    # Fields hidden from the acting user's role are no columns at all: not shown, sorted or filtered by.
+    columns = tuple(c for c in _STANDARD[entity] + custom if permissions.shows(entity, c.key))
+    defaults = tuple(key for key in _DEFAULTS[entity] if permissions.shows(entity, key))
+    return EntityList(entity, label, plural, columns, defaults, first)
 
 
 class Joins:

@@ -330,8 +330,49 @@ def _to_v10(migrator: SchemaMigrator) -> None:
     ImportItem.create_table(safe=False)
 
 
+def _to_v11(migrator: SchemaMigrator) -> None:
+    """v11: team mode: users' teams, their SSH keys, and fields hidden from or read-only for a role."""
+
+    class _User(Model):
+        id = BigAutoField()
+
+        class Meta:
+            table_name = "crm_user"
+
+    class UserKey(Model):
+        id = BigAutoField()
+        user = ForeignKeyField(_User, on_delete="CASCADE")
+        name = CharField(default="")
+        key = TextField()
+        fingerprint = CharField(unique=True)
+        created_at = DateTimeField()
+
+        class Meta:
+            table_name = "user_key"
+            legacy_table_names = False
+
+    class FieldAccess(Model):
+        id = BigAutoField()
+        entity = CharField()
+        field = CharField()
+        role = CharField()
+        access = CharField()
+
+        class Meta:
+            table_name = "field_access"
+            legacy_table_names = False
+            indexes = ((("entity", "field", "role"), True),)
+
+    migrate(migrator.add_column("crm_user", "team", CharField(null=True)))
+    for model in (_User, UserKey, FieldAccess):
+        model._meta.set_database(migrator.database)
+    UserKey.create_table(safe=False)
+    FieldAccess.create_table(safe=False)
+
+
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {
     2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7, 8: _to_v8, 9: _to_v9, 10: _to_v10,
+    11: _to_v11,
 }  # fmt: skip
 """Version number -> the step that brings the previous version to it."""
 

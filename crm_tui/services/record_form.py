@@ -12,7 +12,7 @@ from crm_tui import clock
 from crm_tui.dates import parse_date
 from crm_tui.models import LEAD_STATUSES
 from crm_tui.money import format_plain, parse_money
-from crm_tui.services import custom_fields, lookups, records, workspace_settings
+from crm_tui.services import custom_fields, lookups, permissions, records, workspace_settings
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import FieldError, coerce
 from crm_tui.services.entities import spec_for
@@ -23,7 +23,7 @@ from crm_tui.services.validation import validate
 
 # (key, label, editor, options) per record type; editors: text, long_text, money, number, date,
 # choice, user, company, readonly.
-_STANDARD: dict[str, tuple[tuple[str, str, str, tuple[str, ...]], ...]] = {
+STANDARD_FIELDS: dict[str, tuple[tuple[str, str, str, tuple[str, ...]], ...]] = {
     "company": (
         ("name", "Name", "text", ()), ("domain", "Domain", "text", ()), ("website", "Website", "text", ()),
         ("phone", "Phone", "text", ()), ("industry", "Industry", "text", ()), ("employees", "Employees", "number", ()),
@@ -42,7 +42,7 @@ _STANDARD: dict[str, tuple[tuple[str, str, str, tuple[str, ...]], ...]] = {
     ),
     "deal": (
         ("title", "Title", "text", ()), ("company_id", "Company", "company", ()), ("amount", "Amount", "money", ()),
-        ("expected_close", "Expected close", "date", ()), ("probability", "Probability %", "number", ()),
+        ("cost", "Cost", "money", ()), ("expected_close", "Expected close", "date", ()), ("probability", "Probability %", "number", ()),
         ("source", "Source", "text", ()), ("owner_id", "Owner", "user", ()),
     ),
 }  # fmt: skip
@@ -112,7 +112,7 @@ def read_form(entity: str, record_id: int) -> RecordForm:
     snap = records.get(entity, record_id)
     currency = _currency(snap)
     fields: list[FormField] = []
-    for key, label, editor, options in _STANDARD[entity]:
+    for key, label, editor, options in STANDARD_FIELDS[entity]:
         value = snap.values.get(key)
         if editor == "company":
             value = records.get("company", value).title if value else ""
@@ -135,8 +135,15 @@ def read_form(entity: str, record_id: int) -> RecordForm:
         )
     spec = spec_for(entity)
     locked = spec.locked(snap.values) if spec.locked else None
-    if locked:
-        fields = [FormField(f.key, f.label, "readonly", _as_text(f, names)) for f in fields]
+    access = permissions.current()
+    if not locked and not permissions.may_edit(access, entity, snap.values):
+        locked = f"belongs to someone else: a {access.role} can only read it"
+    # Hidden fields are absent; read-only ones show their value and cannot be typed in.
+    fields = [f for f in fields if access.can_see(entity, f.key)]
+    barred = access.read_only(entity)
+    fields = [
+        FormField(f.key, f.label, "readonly", _as_text(f, names)) if locked or f.key in barred else f for f in fields
+    ]
     return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked)
 
 
@@ -199,7 +206,7 @@ def check_field(entity: str, record_id: int, key: str, typed: Any) -> str | None
         except FieldError as error:
             return str(error)
         return None
-    editor = {name: editor for name, _, editor, _ in _STANDARD[entity]}.get(key)
+    editor = {name: editor for name, _, editor, _ in STANDARD_FIELDS[entity]}.get(key)
     if editor is None or editor == "company":
         return None
     errors: dict[str, str] = {}
@@ -219,7 +226,7 @@ def save_form(ctx: Context, entity: str, record_id: int, version: int, typed: di
     """Save what the form holds. Standard values are parsed per editor (money, dates, company by
     name: a new name makes a company), custom ones by their field type. One message per field on
     failure (ValidationFailed keyed by form field); ConflictError if someone saved first."""
-    spec = {key: editor for key, _, editor, _ in _STANDARD[entity]}
+    spec = {key: editor for key, _, editor, _ in STANDARD_FIELDS[entity]}
     snap = records.get(entity, record_id)
     currency = _currency(snap)
     errors: dict[str, str] = {}

@@ -17,7 +17,7 @@ from peewee import IntegrityError, Model
 
 from crm_tui.events import RecordCreated, RecordDeleted, RecordRestored, RecordUpdated
 from crm_tui.models import database
-from crm_tui.services import computed_fields, custom_fields, search_index
+from crm_tui.services import computed_fields, custom_fields, permissions, search_index
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
@@ -115,6 +115,10 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
     data = dict(data)
     custom = data.pop("custom", None)
     with write(ctx) as tx:
+        # What the caller sets, not the defaults; taking a new record oneself is no change of owner.
+        given = [name for name, value in data.items() if value is not None and not (name == "owner_id" and value == ctx.user_id)]
+        given += [f"custom.{key}" for key, value in (custom or {}).items() if value not in (None, "", [])]
+        permissions.check_fields(tx.access, entity, given)
         if spec.defaults is not None:
             data = spec.defaults(data)
         values = validate(spec.schema, data, spec.label)

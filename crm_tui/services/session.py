@@ -16,6 +16,7 @@ from typing import ParamSpec, TypeVar
 from peewee import PeeweeException as PeeweeError
 
 from crm_tui import db
+from crm_tui.services import permissions
 from crm_tui.services.context import Context
 from crm_tui.services.errors import StorageError
 
@@ -46,7 +47,7 @@ class Session:
         A failure of the database itself comes back as StorageError (a ServiceError), so a screen
         shows it like any refusal instead of crashing.
         """
-        future = self._executor.submit(_guarded, fn, *args, **kwargs)
+        future = self._executor.submit(_guarded, self.ctx.user_id, fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
     def preload(self, key: str, fn: Callable[[], object]) -> None:
@@ -54,7 +55,7 @@ class Session:
         finds its data ready (start-up overlaps the reading with importing Textual). Calls run in
         the order they were started; a key already preloaded is left as it is."""
         if key not in self._preloaded:
-            self._preloaded[key] = self._executor.submit(_guarded, fn)
+            self._preloaded[key] = self._executor.submit(_guarded, self.ctx.user_id, fn)
 
     async def take_preloaded(self, key: str, fn: Callable[[], T]) -> T:
         """The result of the `preload` under `key` if one was started, else `fn()` run now; once."""
@@ -69,9 +70,11 @@ class Session:
         self._executor.shutdown(wait=True)
 
 
-def _guarded(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+def _guarded(user_id: int, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Run `fn` with the reads filtered for `user_id`; a database failure becomes StorageError."""
     try:
-        return fn(*args, **kwargs)
+        with permissions.acting(user_id):
+            return fn(*args, **kwargs)
     except PeeweeError as error:
         log.exception("database error in %s", getattr(fn, "__name__", fn))
         if "locked" in str(error) or "busy" in str(error):

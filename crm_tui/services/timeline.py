@@ -10,7 +10,7 @@ from datetime import datetime
 from peewee import JOIN
 
 from crm_tui.models import Appointment, Company, Contact, CustomValue, Deal, Event, Lead, Note, Stage, Task, User
-from crm_tui.services import custom_fields, records
+from crm_tui.services import custom_fields, permissions, records
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.entities import spec_for
@@ -94,20 +94,21 @@ def timeline(entity: str, record_id: int, *, limit: int = 200) -> list[TimelineI
         .objects()
     )
     stages = {s.id: s.name for s in Stage.select(Stage.id, Stage.name)} if entity == "deal" else {}
+    hidden = _HIDDEN_FIELDS | permissions.current().hidden(entity)
     for event in events:
-        item = _event_item(event, stages)
+        item = _event_item(event, stages, hidden)
         if item is not None:
             items.append(item)
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:limit]
 
 
-def _event_item(event: Event, stages: dict[int, str]) -> TimelineItem | None:
+def _event_item(event: Event, stages: dict[int, str], hidden: frozenset[str] | set[str]) -> TimelineItem | None:
     kind, who, at = event.kind, event.who, event.at
     if kind == "record.created":
         return TimelineItem(at, who, "created", "created")
     if kind == "record.updated":
-        if event.field in _HIDDEN_FIELDS:
+        if event.field in hidden:
             return None
         name = (event.field or "").removeprefix("custom.").removesuffix("_id").replace("_", " ")
         return TimelineItem(at, who, "changed", f"{name}: {_text(event.old)} → {_text(event.new)}")
@@ -179,7 +180,10 @@ def _references(entity: str, snap: records.Snapshot, limit: int) -> list[Related
     """The records this one's reference fields point to, and those whose reference fields point
     to it ("referenced by"), each named by the field."""
     found: list[Related] = []
+    access = permissions.current()
     for fd in custom_fields.definitions(entity):
+        if not access.can_see(entity, f"custom.{fd.key}"):
+            continue
         target = snap.custom.get(fd.key) if fd.type == "reference" else None
         if target and fd.reference_entity:
             try:
@@ -188,7 +192,7 @@ def _references(entity: str, snap: records.Snapshot, limit: int) -> list[Related
                 continue
     for source in RECORD_MODELS:
         for fd in custom_fields.definitions(source):
-            if fd.type != "reference" or fd.reference_entity != entity:
+            if fd.type != "reference" or fd.reference_entity != entity or not access.can_see(source, f"custom.{fd.key}"):
                 continue
             model, spec = RECORD_MODELS[source], spec_for(source)
             holders = (

@@ -24,7 +24,9 @@ from typing import Any
 from crm_tui import clock
 from crm_tui.events import DomainEvent
 from crm_tui.models import Event, database
+from crm_tui.services import permissions
 from crm_tui.services.context import Context
+from crm_tui.services.permissions import Access
 
 _local = threading.local()
 
@@ -50,6 +52,16 @@ class Txn:
         self.token = secrets.token_hex(8)
         self.now = clock.now()
         self.pending: list[DomainEvent] = []
+        self._access: Access | None = None
+        self._owners: dict[tuple[str, int], Any] = {}
+
+    @property
+    def access(self) -> Access:
+        """What the acting user may do, read once per transaction (afresh: writes never trust a
+        reused copy)."""
+        if self._access is None:
+            self._access = permissions.load(self.ctx.user_id)
+        return self._access
 
     def log(
         self,
@@ -61,7 +73,9 @@ class Txn:
         old: Any = None,
         new: Any = None,
     ) -> int:
-        """Append one row to the event log and return its id."""
+        """Append one row to the event log and return its id, once the acting user's role allows
+        the change it records (see permissions.check_change)."""
+        permissions.check_change(self.access, kind, entity, record_id, field, old, self._owners)
         return Event.insert(
             at=self.now,
             user=self.ctx.user_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from crm_tui import db, locations
@@ -9,10 +10,10 @@ from crm_tui.config import Settings
 from crm_tui.db import Target
 from crm_tui.events import EventBus
 from crm_tui.models import Company, Contact, Deal, Event, Lead, Note, Pipeline, Task, User
-from crm_tui.services import automation_rules, schema
+from crm_tui.services import automation_rules, permissions, schema
 from crm_tui.services.context import Context
 from crm_tui.services.schema import SchemaReport
-from crm_tui.services.users import ensure_user, os_login
+from crm_tui.services.users import sign_in
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ def open_workspace(target: Target, settings: Settings, *, login: str | None = No
         keep=settings.backups_kept,
         currency=settings.currency,
     )
-    user_id, user_login = ensure_user(login or settings.user or os_login())
+    user_id, user_login = sign_in(login or settings.user, served=os.environ.get("CRM_SERVED_USER") or None)
     ctx = Context(user_id=user_id, login=user_login, bus=EventBus())
+    permissions.set_process_user(user_id)  # a CLI command's reads show what this user may see
     automation_rules.ensure_built_ins(ctx)
     return Workspace(target, report, ctx)
 

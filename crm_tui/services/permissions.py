@@ -1,0 +1,235 @@
+"""Who may see and change what: roles, teams and per-role field limits.
+
+- member: edits their own records and unassigned ones; sees everyone else's read-only.
+- manager: also edits the records of their team's members (a manager without a team: everyone's).
+- admin: edits everything, and alone changes settings (pipelines, custom fields, automations, users,
+  field limits).
+
+A field can be `hidden` from a role (absent from forms, lists, exports, timelines, the palette) or
+`read` (shown, never changed). Writes check the acting user's rights inside their transaction, so the
+CLI, the importer and every screen obey the same rules. Reads that show fields to a person filter
+them with the *acting* access: the app's database thread and a CLI command set it (`acting`);
+code that runs for nobody in particular (tests, migrations, the automation engine) sees everything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_tui.models import Company, Contact, Deal, FieldAccess, Lead, User, database
+from crm_tui.services.errors import ServiceError
+
+OWNED = {"company": "owner_id", "contact": "owner_id", "lead": "owner_id", "deal": "owner_id"}
+"""Record types whose rows belong to someone, and the column that says who."""
+_OWNED_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
+ADMIN_ONLY = frozenset({"pipeline", "stage", "custom_field", "automation_rule", "user"})
+"""Record types only an admin creates, changes or deletes (the workspace's settings)."""
+PROTECTED: dict[str, frozenset[str]] = {
+    "company": frozenset({"name", "domain", "phone", "website", "owner_id"}),
+    "contact": frozenset({"first_name", "last_name", "email", "phone", "title", "company_id", "owner_id"}),
+    "lead": frozenset({"first_name", "last_name", "company_name", "email", "phone", "title", "status", "owner_id"}),
+    "deal": frozenset({"title", "company_id", "contact_id", "pipeline_id", "stage_id", "amount", "currency", "owner_id"}),
+}
+"""Standard fields that cannot be hidden (they may still be read-only): what names a record, what
+search matches, and what the board and dashboard add up. Hiding them would leave a record that
+search still finds by them, or a board whose totals give them away."""
+
+_TTL = 3.0  # seconds a user's access is reused between calls; writes always read it afresh
+
+
+class PermissionDenied(ServiceError):
+    """The acting user's role does not allow this."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may do: their role, team and the field limits of that role."""
+
+    user_id: int | None
+    role: str
+    team: str | None = None
+    limits: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(entity, field) -> "hidden" or "read"; a custom field is `custom.<key>`."""
+
+    @property
+    def admin(self) -> bool:
+        """Admins are never limited."""
+        return self.role == "admin"
+
+    def hidden(self, entity: str) -> frozenset[str]:
+        """The fields of `entity` this user must not see (`custom.<key>` for custom ones)."""
+        return frozenset(f for (e, f), how in self.limits.items() if e == entity and how == "hidden")
+
+    def read_only(self, entity: str) -> frozenset[str]:
+        """The fields of `entity` this user may see but not change (hidden ones included)."""
+        return frozenset(f for (e, f) in self.limits if e == entity)
+
+    def can_see(self, entity: str, name: str) -> bool:
+        """Whether the field `name` of `entity` is shown to this user."""
+        return self.limits.get((entity, name)) != "hidden"
+
+
+EVERYTHING = Access(user_id=None, role="admin")
+"""The access of code acting for nobody in particular."""
+
+_acting: ContextVar[Access | None] = ContextVar("crm_acting", default=None)
+_process_user: int | None = None
+_cache: dict[tuple[int, int], tuple[float, Access]] = {}
+"""(database, user id) -> (until when, access); per database, as tests open one after another."""
+
+
+def load(user_id: int) -> Access:
+    """The access of `user_id` as stored now."""
+    row = User.get_or_none(User.id == user_id)
+    if row is None:
+        raise PermissionDenied(f"user #{user_id} does not exist")
+    if not row.active:
+        raise PermissionDenied(f"user {row.login!r} is deactivated")
+    if row.role == "admin":
+        return Access(user_id, "admin", row.team)
+    query = FieldAccess.select(FieldAccess.entity, FieldAccess.field, FieldAccess.access).where(
+        FieldAccess.role == row.role
+    )
+    return Access(user_id, row.role, row.team, {(e, f): how for e, f, how in query.tuples()})
+
+
+def access_of(user_id: int | None) -> Access:
+    """The access of `user_id`, reused for a few seconds (None: everything)."""
+    if user_id is None:
+        return EVERYTHING
+    now, key = time.monotonic(), (id(database.obj), user_id)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = load(user_id)
+    _cache[key] = (now + _TTL, found)
+    return found
+
+
+def forget() -> None:
+    """Drop the reused accesses (after a role or a field limit changed)."""
+    _cache.clear()
+
+
+def current() -> Access:
+    """The access reads are filtered by: the acting user's, else the process's CLI user's, else
+    everything."""
+    found = _acting.get()
+    if found is not None:
+        return found
+    return access_of(_process_user) if _process_user is not None else EVERYTHING
+
+
+@contextmanager
+def acting(user_id: int | None) -> Iterator[Access]:
+    """Filter the reads inside the block for `user_id`."""
+    token = _acting.set(access_of(user_id))
+    try:
+        yield _acting.get() or EVERYTHING
+    finally:
+        _acting.reset(token)
+
+
+def set_process_user(user_id: int | None) -> None:
+    """Make `user_id` the one reads are filtered for outside any `acting` block (a CLI command)."""
+    global _process_user
+    _process_user = user_id
+
+
+# -- checks the services make inside their write transactions --
+
+
+def _team_of(user_id: int) -> str | None:
+    return User.select(User.team).where(User.id == user_id).scalar()
+
+
+def may_edit(access: Access, entity: str, values: dict[str, Any]) -> bool:
+    """Whether `access` may change the record with these stored `values`."""
+    if access.admin:
+        return True
+    if entity in ADMIN_ONLY:
+        return False
+    column = OWNED.get(entity)
+    if column is None:
+        return True
+    owner = values.get(column)
+    if owner is None or owner == access.user_id:
+        return True
+    if access.role == "manager":
+        return access.team is None or _team_of(owner) == access.team
+    return False
+
+
+def _owner(entity: str, record_id: int) -> int | None:
+    model = _OWNED_MODELS[entity]
+    return model.select(model.owner).where(model.id == record_id).scalar()
+
+
+def check_change(access: Access, kind: str, entity: str, record_id: int, field: str | None, old: Any,
+                 owners_before: dict[tuple[str, int], Any]) -> None:  # fmt: skip
+    """Refuse the change an event-log row records unless `access` allows it.
+
+    Every write logs its change, so this one check covers every way of writing: forms, the board,
+    bulk actions, merges, imports, automations and scripts. A new record is anyone's to make
+    (settings aside); the fields a creation sets are checked where it is made (records.create).
+    The row is logged after it changed, so an owner changed earlier in the same transaction is
+    judged as it was (`owners_before`, which this fills).
+    """
+    if access.admin or (kind == "record.created" and entity == "user" and record_id == access.user_id):
+        return  # (the second: someone joining the workspace signs themselves up)
+    if entity in ADMIN_ONLY or entity == "workspace":
+        raise PermissionDenied(f"only an admin can change the workspace's {entity.replace('_', ' ')}s")
+    if kind == "record.created" or entity not in OWNED:
+        return
+    key = (entity, record_id)
+    if key not in owners_before:
+        owners_before[key] = old if field == OWNED[entity] else _owner(entity, record_id)
+    if not may_edit(access, entity, {OWNED[entity]: owners_before[key]}):
+        raise PermissionDenied(f"this {entity} belongs to someone else; a {access.role} can only read it")
+    if field is not None:
+        check_fields(access, entity, [field])
+
+
+def check_fields(access: Access, entity: str, names: set[str] | list[str]) -> None:
+    """Refuse to change any of `names` that is read-only or hidden for `access`."""
+    if access.admin:
+        return
+    barred = sorted(name for name in names if name in access.read_only(entity))
+    if barred:
+        shown = ", ".join(name.removeprefix("custom.").removesuffix("_id") for name in barred)
+        raise PermissionDenied(f"a {access.role} cannot change {shown} on a {entity}")
+
+
+def require_admin(access: Access, what: str) -> None:
+    """Refuse unless `access` is an admin's."""
+    if not access.admin:
+        raise PermissionDenied(f"only an admin can {what}")
+
+
+def shows(entity: str, key: str) -> bool:
+    """Whether a column or field called `key` (`owner` or `owner_id`, `custom.<key>`) is shown to
+    the acting user."""
+    hidden = current().hidden(entity)
+    return key not in hidden and f"{key}_id" not in hidden
+
+
+def writable(entity: str, key: str) -> bool:
+    """Whether the acting user may fill the field called `key` (as in `shows`)."""
+    barred = current().read_only(entity)
+    return key not in barred and f"{key}_id" not in barred
+
+
+def strip(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` without the fields hidden from the acting user (custom ones under `custom`)."""
+    hidden = current().hidden(entity)
+    if not hidden:
+        return values
+    kept = {name: value for name, value in values.items() if name not in hidden}
+    if isinstance(kept.get("custom"), dict):
+        kept["custom"] = {key: value for key, value in kept["custom"].items() if f"custom.{key}" not in hidden}
+    return kept

@@ -1,0 +1,187 @@
+"""Roles and field limits, enforced in the services: whatever writes (a form, the board, bulk
+actions, imports, automations, the CLI) and whatever shows fields (forms, lists, exports, timelines,
+import targets) obeys the acting user's role. On both back ends."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from crm_tui.config import Settings
+from crm_tui.models import Deal, Event, FieldAccess, User
+from crm_tui.services import (
+    bulk,
+    custom_field_admin,
+    deals,
+    export,
+    import_columns,
+    list_fields,
+    permissions,
+    pipelines,
+    record_form,
+    records,
+    timeline,
+    user_admin,
+)
+from crm_tui.services.context import Context
+from crm_tui.services.errors import ServiceError
+from crm_tui.services.export import ExportRequest
+from crm_tui.services.permissions import PermissionDenied
+from crm_tui.services.workspace import Workspace, open_workspace
+from tests.helpers import make_deal, stage_named
+
+
+def _user(admin: Context, login: str, role: str = "member", team: str | None = None) -> Context:
+    row = user_admin.add(admin, login, role=role, team=team)
+    return Context(row.id, row.login)
+
+
+@pytest.fixture
+def team(workspace: Workspace) -> dict[str, Context]:
+    admin = workspace.ctx
+    return {
+        "admin": admin,
+        "mia": _user(admin, "mia"),
+        "max": _user(admin, "max"),
+        "otto": _user(admin, "otto", "manager", team="north"),
+        "nina": _user(admin, "nina", team="north"),
+        "sam": _user(admin, "sam", team="south"),
+        "boss": _user(admin, "boss", "manager"),
+    }
+
+
+def _amount(deal_id: int) -> int:
+    return Deal.get_by_id(deal_id).amount
+
+
+def test_a_member_edits_their_own_and_unassigned_records_and_only_reads_the_rest(team: dict[str, Context]) -> None:
+    mine = make_deal(team["admin"], "Mine", owner_id=team["mia"].user_id)
+    free = make_deal(team["admin"], "Nobody's")
+    theirs = make_deal(team["admin"], "Max's", owner_id=team["max"].user_id)
+    mia = team["mia"]
+
+    records.update(mia, "deal", mine.id, {"amount": 100}, version=mine.version)
+    records.update(mia, "deal", free.id, {"amount": 200}, version=free.version)
+    with pytest.raises(PermissionDenied, match="belongs to someone else"):
+        records.update(mia, "deal", theirs.id, {"amount": 300}, version=theirs.version)
+    with pytest.raises(PermissionDenied):
+        deals.move_deal(mia, theirs.id, stage_named("Proposal Sent"), from_stage_id=theirs["stage_id"])
+    with pytest.raises(PermissionDenied):
+        records.delete(mia, "deal", theirs.id, version=theirs.version)
+    with pytest.raises(PermissionDenied):  # a bulk action is all or nothing
+        bulk.set_owner(mia, "deal", [free.id, theirs.id], mia.user_id)
+    with pytest.raises(PermissionDenied):  # taking someone's record is changing it
+        records.update(mia, "deal", theirs.id, {"owner_id": mia.user_id}, version=theirs.version)
+
+    assert (_amount(mine.id), _amount(free.id), _amount(theirs.id)) == (100, 200, theirs["amount"])
+    assert Deal.get_by_id(theirs.id).stage_id == theirs["stage_id"] and Deal.get_by_id(free.id).owner_id is None
+    # Giving one's own record away is allowed; afterwards it is read-only to its former owner.
+    records.update(mia, "deal", mine.id, {"owner_id": team["max"].user_id}, version=records.get("deal", mine.id).version)
+    with pytest.raises(PermissionDenied):
+        records.update(mia, "deal", mine.id, {"amount": 1}, version=records.get("deal", mine.id).version)
+    refused = Event.select().where(Event.user == mia.user_id, Event.record_id == theirs.id).count()
+    assert refused == 0  # nothing the refusals tried reached the log
+
+
+def test_a_manager_edits_their_team_and_one_without_a_team_edits_everyone(team: dict[str, Context]) -> None:
+    nina_s = make_deal(team["admin"], "Nina's", owner_id=team["nina"].user_id)
+    sam_s = make_deal(team["admin"], "Sam's", owner_id=team["sam"].user_id)
+    records.update(team["otto"], "deal", nina_s.id, {"amount": 5}, version=nina_s.version)
+    with pytest.raises(PermissionDenied):
+        records.update(team["otto"], "deal", sam_s.id, {"amount": 5}, version=sam_s.version)
+    records.update(team["boss"], "deal", sam_s.id, {"amount": 7}, version=sam_s.version)
+    assert (_amount(nina_s.id), _amount(sam_s.id)) == (5, 7)
+
+
+def test_only_an_admin_changes_settings_and_users(team: dict[str, Context]) -> None:
+    for ctx in (team["mia"], team["otto"]):
+        with pytest.raises(PermissionDenied, match="only an admin"):
+            pipelines.add_pipeline(ctx, "Side deals")
+        with pytest.raises(PermissionDenied):
+            custom_field_admin.add_field(ctx, "deal", "Margin", "currency")
+        with pytest.raises(PermissionDenied):
+            user_admin.change(ctx, "max", role="admin")
+        with pytest.raises(PermissionDenied):
+            user_admin.set_limit(ctx, "deal", "cost", "member", "hidden")
+        with pytest.raises(PermissionDenied):
+            user_admin.set_policy(ctx, join="closed")
+    assert User.get(User.login == "max").role == "member" and FieldAccess.select().count() == 0
+    assert user_admin.policy().join == "open"
+    with pytest.raises(ServiceError, match="only admin"):
+        user_admin.change(team["admin"], team["admin"].login, role="member")  # the last admin stays one
+
+
+def test_a_hidden_field_is_absent_from_forms_lists_exports_imports_and_timelines(team: dict[str, Context]) -> None:
+    admin, mia = team["admin"], team["mia"]
+    custom_field_admin.add_field(admin, "deal", "Margin", "currency")
+    deal = make_deal(admin, "Secret margins", owner_id=mia.user_id, cost=40_000, custom={"margin": 9_900})
+    records.update(admin, "deal", deal.id, {"cost": 41_000}, version=deal.version)
+    user_admin.set_limit(admin, "deal", "cost", "member", "hidden")
+    user_admin.set_limit(admin, "deal", "custom.margin", "member", "hidden")
+    user_admin.set_limit(admin, "deal", "probability", "member", "read")
+
+    def outlets() -> dict[str, object]:
+        form = record_form.read_form("deal", deal.id)
+        out = io.StringIO()
+        export.write_export(ExportRequest("deal", "json", None, "all", mia.user_id), out)
+        return {
+            "form": {f.key: f.editor for f in form.fields},
+            "columns": [c.key for c in list_fields.entity_list("deal").columns],
+            "export": json.loads(out.getvalue())[0],
+            "targets": [t.key for t in import_columns.targets("deal")],
+            "timeline": " ".join(item.text for item in timeline.timeline("deal", deal.id)),
+        }
+
+    with permissions.acting(admin.user_id):
+        seen = outlets()
+    assert "cost" in seen["form"] and "custom.margin" in seen["columns"] and seen["export"]["custom.margin"] == 99.0
+    assert "cost: 40000 → 41000" in seen["timeline"]
+    with permissions.acting(mia.user_id):
+        seen = outlets()
+    assert "cost" not in seen["form"] and "custom.margin" not in seen["form"]
+    assert seen["form"]["probability"] == "readonly" and seen["form"]["amount"] == "money"
+    assert "custom.margin" not in seen["columns"] and "probability" in seen["columns"]
+    assert "cost" not in seen["export"] and "custom.margin" not in seen["export"] and seen["export"]["title"] == "Secret margins"
+    assert not {"cost", "custom.margin", "probability"} & set(seen["targets"]) and "amount" in seen["targets"]
+    assert "cost" not in seen["timeline"] and "41000" not in seen["timeline"]
+    # Writing what one cannot see or change is refused, whichever way it comes.
+    current = records.get("deal", deal.id)
+    for change in ({"cost": 1}, {"probability": 50}, {"custom": {"margin": 1}}):
+        with pytest.raises(PermissionDenied, match="cannot change"):
+            records.update(mia, "deal", deal.id, change, version=current.version)
+    with pytest.raises(PermissionDenied):
+        records.create(mia, "deal", {"title": "New", "stage_id": stage_named("Qualification"), "cost": 5})
+    records.update(mia, "deal", deal.id, {"amount": 123}, version=current.version)  # the rest stays editable
+    stored = Deal.get_by_id(deal.id)
+    assert (stored.cost, stored.probability, stored.amount) == (41_000, None, 123)
+
+
+def test_fields_that_name_or_total_a_record_cannot_be_hidden(team: dict[str, Context]) -> None:
+    with pytest.raises(ServiceError, match="cannot be hidden"):
+        user_admin.set_limit(team["admin"], "deal", "amount", "member", "hidden")
+    user_admin.set_limit(team["admin"], "deal", "owner", "member", "read")  # read-only is fine
+    assert user_admin.limits()[0].field == "owner_id"
+    with pytest.raises(PermissionDenied):
+        records.update(team["mia"], "deal", make_deal(team["admin"]).id, {"owner_id": team["mia"].user_id}, version=1)
+
+
+def test_the_sign_in_policy(workspace: Workspace, team: dict[str, Context], monkeypatch: pytest.MonkeyPatch) -> None:
+    target = workspace.target
+    monkeypatch.setattr("crm_tui.services.users.os_login", lambda: "mia")
+    assert open_workspace(target, Settings(), login="max").ctx.login == "max"  # switching is allowed at first
+    assert open_workspace(target, Settings(), login="newbie").ctx.login == "newbie"  # and newcomers join
+    user_admin.set_policy(team["admin"], allow_switch=False, join="closed")
+    with pytest.raises(ServiceError, match="signs you in as your login 'mia'"):
+        open_workspace(target, Settings(), login="max")
+    monkeypatch.setenv("CRM_SERVED_USER", "max")  # what `crm serve` vouches for
+    assert open_workspace(target, Settings(), login="max").ctx.login == "max"
+    monkeypatch.delenv("CRM_SERVED_USER")
+    monkeypatch.setattr("crm_tui.services.users.os_login", lambda: "stranger")
+    with pytest.raises(ServiceError, match="not a user of this workspace"):
+        open_workspace(target, Settings())
+    user_admin.change(team["admin"], "mia", active=False)
+    monkeypatch.setattr("crm_tui.services.users.os_login", lambda: "mia")
+    with pytest.raises(ServiceError, match="deactivated"):
+        open_workspace(target, Settings())
