@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -25,7 +26,7 @@ from crm_tui.screens.notifications import InboxBadge, NotificationsScreen, unrea
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.record_search import RecordSearch
 from crm_tui.screens.tasks import TasksScreen
-from crm_tui.services import changes, notifications
+from crm_tui.services import changes, live, notifications
 from crm_tui.services.errors import StorageError
 from crm_tui.services.notifications import NotificationItem
 from crm_tui.services.session import Session
@@ -34,6 +35,7 @@ from crm_tui.text import safe_text
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+LISTENED_POLL_SECONDS = 10.0
 """How often the event log is read for changes made elsewhere."""
 FORMULA_DELAY = 5.0
 """Seconds after start before formulas with today() are brought up to date (once a day)."""
@@ -43,6 +45,10 @@ REMINDER_SECONDS = 60.0
 """How often task reminders are checked (reminders are set in minutes)."""
 TOASTS_AT_ONCE = 3
 """New notifications shown as toasts one by one; more arriving together make one summary toast."""
+
+
+class ChangesCommitted(Message, bubble=False):
+    """Another session committed a change (PostgreSQL's NOTIFY woke the listener)."""
 
 
 class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
@@ -111,7 +117,9 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
 
     def on_mount(self) -> None:
         """Apply the user's theme and keymap; start watching the event log for others' changes."""
-        self.set_interval(POLL_SECONDS, self._poll_changes)
+        # On PostgreSQL a change wakes the app at once; the slow poll is a safety net.
+        self._listener = live.Listener(lambda: self.post_message(ChangesCommitted()))
+        self.set_interval(LISTENED_POLL_SECONDS if self._listener.start() else POLL_SECONDS, self._poll_changes)
         # Formulas with today() move on at midnight: checked soon after start (not during it), then hourly.
         self.set_timer(FORMULA_DELAY, self._refresh_dated)
         self.set_interval(3600, self._refresh_dated)
@@ -139,6 +147,7 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
     def on_unmount(self) -> None:
         """Stop listening to the bus and running automations."""
         self._unsubscribe()
+        self._listener.stop()
         self.stop_automations()
 
     def _relay(self, event: DomainEvent) -> None:
@@ -167,6 +176,10 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
             log.warning("reminder check failed", exc_info=True)
             return
         self.unread = count
+
+    def on_changes_committed(self, message: ChangesCommitted) -> None:
+        """Another session committed a change (PostgreSQL): read the event log now."""
+        self._poll_changes()
 
     @work(exclusive=True, group="app-poll", exit_on_error=False)
     async def _poll_changes(self) -> None:

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, cli_automations, cli_export, cli_import, cli_report, cli_users, locations
+from crm_tui import __version__, cli_automations, cli_export, cli_import, cli_report, cli_serve, cli_users, locations
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="back up, then bring the schema to this version")
     upgrade.add_argument("--skip-backup", action="store_true", help="do not back up first (you made your own)")
     db_sub.add_parser("info", help="where the database is, its schema version and what it holds")
+    copy = db_sub.add_parser("copy", help="copy this SQLite workspace into an empty PostgreSQL database")
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql:// URL of an empty database")
 
     sub.add_parser("config", help="show the config file's location and every setting")
     sub.add_parser("keys", help="list every key binding id (for the keymap setting)")
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_import.add_parser(sub)
     cli_export.add_parser(sub)
     cli_users.add_parser(sub)
+    cli_serve.add_parser(sub)
 
     formulas = sub.add_parser("formulas", help="computed custom fields")
     formulas_sub = formulas.add_subparsers(dest="formulas_command", metavar="ACTION", required=True)
@@ -110,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_export.run(args, _existing(args, settings))
         if args.command == "import":
             return cli_import.run(args, lambda: _open(_target(args, settings), settings, args.user))
+        if args.command == "serve":
+            return _serve(args, settings)
         if args.command == "users":
             return cli_users.run(args, lambda: _open(_target(args, settings), settings, args.user))
         if args.command == "automations":
@@ -253,6 +258,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if target.kind == "sqlite" and target.path is not None and not target.path.exists():
         raise DatabaseError(f"there is no database at {target.describe()}")
+    if args.db_command == "copy":
+        return _copy(target, args.to)
     db.connect(target, busy_timeout=settings.busy_timeout)
     if args.db_command == "upgrade":
         report = schema.upgrade(
@@ -293,6 +300,40 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
             entity, record_id = hit.opens
             print(f"{entity:8} {record_id:>7}  {safe_text(hit.title)}  ({safe_text(hit.detail)})")
     return 0 if hits else 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`crm serve`: open the workspace once (a schema upgrade happens here, not per session)."""
+    from crm_tui import db
+
+    workspace = _open(_target(args, settings), settings, args.user)
+    db.close()
+    return cli_serve.run(args, workspace.target, workspace.ctx.login)
+
+
+def _copy(source: Target, to: str) -> int:
+    """`crm db copy --to URL`: the workspace into an empty PostgreSQL database, verified."""
+    from crm_tui import db
+    from crm_tui.services import db_copy
+
+    show = progress_printer()
+    try:
+        report = db_copy.copy_workspace(
+            source, db.parse_target(to), progress=(lambda done, total: show("copying", done, total)) if show else None
+        )
+    finally:
+        erase_progress()
+        db.close()
+    print(f"copied {report.source} to {report.destination} (schema version {report.schema_version})")
+    for count in report.tables:
+        if count.copied:
+            print(f"  {count.table}: {count.copied:,}")
+    print(
+        f"verified: {report.rows:,} rows in {len(report.tables)} tables, the same on both sides "
+        f"(deal amounts {report.deal_amounts:,}); {report.seconds:.1f} s"
+    )
+    print(f"open it with: crm --db {report.destination}   (add the password, or set database in the config)")
+    return 0
 
 
 def _target(args: argparse.Namespace, settings: Settings) -> Target:

@@ -4,6 +4,7 @@ editable → read-only → hidden (a field that names or totals a record is neve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -94,8 +95,12 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
     def action_step(self, role: str) -> None:
         """Step the highlighted field's limit for `role`."""
         row = self.current
-        if row is not None:
-            self.step(row, role, next_limit(getattr(row, role), row.hideable))
+        if row is None:
+            return
+        access = next_limit(getattr(row, role), row.hideable)
+        # Known at once, so a quick second press steps on from here, not from the stored limit.
+        self.rows[self.rows.index(row)] = replace(row, **{role: access or ""})
+        self.step(row, role, access)
 
     @work(group="limits-write", exit_on_error=False)
     async def step(self, row: LimitRow, role: str, access: str | None) -> None:

@@ -166,6 +166,7 @@ class Engine:
         pending: list[Outbound] = []
         try:
             with write(actor) as tx:
+                tx.by_rule = True
                 try:
                     with database.atomic():
                         run_id = AutomationRun.insert(

@@ -9,7 +9,7 @@ from peewee import fn
 
 from crm_tui.events import DealStageChanged
 from crm_tui.models import Deal, Event, Pipeline, Stage, StageChange
-from crm_tui.services import records, stage_history
+from crm_tui.services import permissions, records, stage_history
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ValidationFailed
 from crm_tui.services.records import Snapshot
@@ -126,6 +126,7 @@ def move_all_deals(ctx: Context, from_stage_id: int, to_stage_id: int, *, lost_r
     the write lock for a moment, not for minutes.
     """
     with write(ctx) as tx:
+        permissions.require_admin(tx.access, "move a whole stage's deals")  # its events are written in bulk
         target = Stage.get_or_none(Stage.id == to_stage_id, Stage.deleted_at.is_null())
         if target is None or to_stage_id == from_stage_id:
             raise ValidationFailed("Stage", {"stage_id": "choose another live stage to move the deals to"})

@@ -17,7 +17,7 @@ from peewee import IntegrityError, Model
 
 from crm_tui.events import RecordCreated, RecordDeleted, RecordRestored, RecordUpdated
 from crm_tui.models import database
-from crm_tui.services import computed_fields, custom_fields, permissions, search_index
+from crm_tui.services import computed_fields, custom_fields, permissions, search_index, team_notices
 from crm_tui.services.context import Context
 from crm_tui.services.entities import EntitySpec, spec_for
 from crm_tui.services.errors import ConflictError, NotFound, ServiceError, ValidationFailed
@@ -135,6 +135,7 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
         if made:
             values = {**values, "custom": {key: new for key, (_, new) in made.items()}}
         event_id = tx.log("record.created", entity, record_id, new=values)
+        team_notices.after_change(tx, entity, spec.label, record_id, spec.title(values), values)
         tx.emit(RecordCreated(event_id=event_id, user_id=ctx.user_id, at=tx.now, entity=entity, record_id=record_id, values=values))
         return _snapshot(spec, _load(spec, record_id))
 
@@ -203,12 +204,14 @@ def _apply(tx: Txn, spec: EntitySpec, record_id: int, version: int, diff: dict[s
         tx.log("record.updated", spec.name, record_id, field=name, old=old, new=new)
         for name, (old, new) in diff.items()
     ]
+    snapshot = _snapshot(spec, _load(spec, record_id))
+    team_notices.after_change(tx, spec.name, spec.label, record_id, snapshot.title, {k: new for k, (_, new) in diff.items()})
     tx.emit(
         RecordUpdated(
             event_id=event_ids[0], user_id=tx.ctx.user_id, at=tx.now, entity=spec.name, record_id=record_id, changes=diff
         )
     )
-    return _snapshot(spec, _load(spec, record_id))
+    return snapshot
 
 
 def delete(ctx: Context, entity: str, record_id: int, *, version: int) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from crm_tui import clock
 from crm_tui.events import DomainEvent
 from crm_tui.models import Event, database
-from crm_tui.services import permissions
+from crm_tui.services import live, permissions
 from crm_tui.services.context import Context
 from crm_tui.services.permissions import Access
 
@@ -54,6 +54,10 @@ class Txn:
         self.pending: list[DomainEvent] = []
         self._access: Access | None = None
         self._owners: dict[tuple[str, int], Any] = {}
+        self.notices: dict[int, int] = {}
+        """Notices sent per user in this transaction (see team_notices)."""
+        self.by_rule = False
+        """An automation rule acts: its own actions say whom to tell."""
 
     @property
     def access(self) -> Access:
@@ -110,6 +114,7 @@ def write(ctx: Context) -> Iterator[Txn]:
     _local.txn = txn
     try:
         with database.atomic():
+            live.notify()  # other sessions wake when this commits (and not if it rolls back)
             yield txn
     finally:
         _local.txn = None

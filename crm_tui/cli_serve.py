@@ -1,0 +1,41 @@
+"""`crm serve --ssh [HOST:PORT]` and `crm serve --web [HOST:PORT]`: the app for a team, each
+connection an app session of its own, signed in as the user the key (or the server) names."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from crm_tui.db import Target
+
+
+def add_parser(sub: Any) -> None:
+    """Add `crm serve` to the command line."""
+    serve = sub.add_parser("serve", help="serve the app to a team over SSH (no shell accounts) or to browsers")
+    how = serve.add_mutually_exclusive_group(required=True)
+    how.add_argument("--ssh", nargs="?", const="", metavar="HOST:PORT",
+                     help="a built-in SSH server; each public key signs in its user (default 127.0.0.1:2222)")  # fmt: skip
+    how.add_argument("--web", nargs="?", const="", metavar="HOST:PORT",
+                     help="the app in a browser through textual-serve (default 127.0.0.1:8000)")  # fmt: skip
+    serve.add_argument("--idle-timeout", type=float, default=30, metavar="MINUTES",
+                       help="close an SSH session after this long without a key press (default 30)")  # fmt: skip
+    serve.add_argument("--token", metavar="TOKEN", help="web: the secret browsers must present (made up off loopback)")
+    serve.add_argument("--public-url", metavar="URL", help="web: the URL browsers use, e.g. https://crm.example.com")
+
+
+def run(args: argparse.Namespace, target: Target, login: str) -> int:
+    """Serve `target` as asked until Ctrl+C."""
+    from crm_tui import serve_web
+
+    try:
+        host, port = serve_web.parse_bind(args.ssh if args.ssh is not None else args.web, 2222 if args.ssh is not None else 8000)
+    except serve_web.ServeError as error:
+        print(f"crm: {error}", file=sys.stderr)
+        return 2
+    if args.ssh is not None:
+        from crm_tui import serve_ssh
+
+        return serve_ssh.run(target, host, port, idle_timeout=args.idle_timeout * 60)
+    where = target.url if target.kind == "postgresql" else str(target.path.resolve())  # type: ignore[union-attr]
+    return serve_web.run(where or "", host, port, user=login, token=args.token, public_url=args.public_url)
