@@ -26,7 +26,13 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, target: Target, login: str) -> int:
     """Serve `target` as asked until Ctrl+C."""
-    from crm_tui import serve_web
+    try:
+        from crm_tui import serve_web
+        if args.ssh is not None:
+            from crm_tui import serve_ssh
+    except ImportError as error:
+        print(f"crm: serving needs its extra: pip install 'crm-tui[serve]' ({error.name} is missing)", file=sys.stderr)
+        return 2
 
     try:
         host, port = serve_web.parse_bind(args.ssh if args.ssh is not None else args.web, 2222 if args.ssh is not None else 8000)
@@ -34,8 +40,6 @@ def run(args: argparse.Namespace, target: Target, login: str) -> int:
         print(f"crm: {error}", file=sys.stderr)
         return 2
     if args.ssh is not None:
-        from crm_tui import serve_ssh
-
         return serve_ssh.run(target, host, port, idle_timeout=args.idle_timeout * 60)
     where = target.url if target.kind == "postgresql" else str(target.path.resolve())  # type: ignore[union-attr]
     return serve_web.run(where or "", host, port, user=login, token=args.token, public_url=args.public_url)

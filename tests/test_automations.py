@@ -101,7 +101,8 @@ def test_record_created_updated_field_changed_assigned_and_deleted(workspace: Wo
     assert Note.get().body == "new lead Jane Doe"
     assert {tag.name for tag in Tag.select()} == {"touched", "hot"}
     assert sorted((n.user_id, n.title) for n in Notification.select()) == sorted(
-        [(bob, "Jane Doe is yours"), (ctx.user_id, "Jane Doe deleted")]
+        # (the third: giving the lead to bob by hand tells him too, whatever the rules say)
+        [(bob, "Jane Doe is yours"), (ctx.user_id, "Jane Doe deleted"), (bob, f"Lead given to you by {ctx.login}: Jane Doe")]
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_a_member_edits_their_own_and_unassigned_records_and_only_reads_the_rest
     records.update(mia, "deal", mine.id, {"owner_id": team["max"].user_id}, version=records.get("deal", mine.id).version)
     with pytest.raises(PermissionDenied):
         records.update(mia, "deal", mine.id, {"amount": 1}, version=records.get("deal", mine.id).version)
-    refused = Event.select().where(Event.user == mia.user_id, Event.record_id == theirs.id).count()
+    refused = Event.select().where(Event.user == mia.user_id, Event.entity == "deal", Event.record_id == theirs.id).count()
     assert refused == 0  # nothing the refusals tried reached the log
 
 
@@ -185,3 +186,19 @@ def test_the_sign_in_policy(workspace: Workspace, team: dict[str, Context], monk
     monkeypatch.setattr("crm_tui.services.users.os_login", lambda: "mia")
     with pytest.raises(ServiceError, match="deactivated"):
         open_workspace(target, Settings())
+
+
+def test_a_served_session_reaches_no_files_on_the_server(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_tui.services.import_read import read_table
+
+    source = tmp_path / "people.csv"
+    source.write_text("first_name\nAnn\n", encoding="utf-8")
+    assert read_table(source).rows  # readable from one's own command line
+    monkeypatch.setenv("CRM_SERVED_USER", workspace.ctx.login)  # what `crm serve` sets for its sessions
+    with pytest.raises(PermissionDenied, match="served session"):
+        read_table(source)
+    with pytest.raises(PermissionDenied, match="served session"):
+        export.export_file(ExportRequest("deal", "csv"), tmp_path / "deals.csv")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".csv") == ["people.csv"]

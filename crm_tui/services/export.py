@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from crm_tui.services import export_cards, export_rows, list_views, workspace_settings
+from crm_tui.services import export_cards, export_rows, list_views, permissions, workspace_settings
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.export_full import full_table
 from crm_tui.services.export_rows import Lookups, Table, all_ids, query_ids, shown_table
@@ -270,6 +270,7 @@ def write_export(request: ExportRequest, out: TextIO, progress: Progress | None 
 def export_file(request: ExportRequest, path: str | Path, progress: Progress | None = None) -> int:
     """Write the export to `path` (`~` expanded) all or nothing: to PATH.tmp, renamed when complete.
     Returns how many records were written; ExportError when the path cannot be written."""
+    permissions.check_server_files()
     request.check()
     target = Path(path).expanduser()
     if target.is_dir():

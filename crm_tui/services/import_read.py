@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from crm_tui.services import permissions
 from crm_tui.services.errors import ServiceError
 
 FIELD_LIMIT = 50 * 1024 * 1024
@@ -75,6 +76,7 @@ def read_table(
     path: Path, *, delimiter: str | None = None, encoding: str | None = None, sheet: str | None = None
 ) -> Table:
     """Read the CSV or XLSX file at `path` (see `read_bytes`); `sheet` picks an XLSX sheet by name."""
+    permissions.check_server_files()
     path = Path(path)
     try:
         data = path.read_bytes()

@@ -14,6 +14,7 @@ code that runs for nobody in particular (tests, migrations, the automation engin
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -209,6 +210,20 @@ def require_admin(access: Access, what: str) -> None:
     """Refuse unless `access` is an admin's."""
     if not access.admin:
         raise PermissionDenied(f"only an admin can {what}")
+
+
+SERVED_USER_ENV = "CRM_SERVED_USER"
+"""Set by `crm serve` for each session it starts: the user the server vouches for."""
+
+
+def check_server_files() -> None:
+    """Refuse reading or writing files in a session `crm serve` started: the files would be the
+    server's, read and written as its OS account, not the served person's."""
+    if os.environ.get(SERVED_USER_ENV):
+        raise PermissionDenied(
+            "files on the server are out of reach in a served session (crm serve); "
+            "import and export with the crm command on your own machine"
+        )
 
 
 def shows(entity: str, key: str) -> bool:

@@ -70,10 +70,10 @@ class Session:
         self._executor.shutdown(wait=True)
 
 
-def _guarded(user_id: int, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """Run `fn` with the reads filtered for `user_id`; a database failure becomes StorageError."""
+def _guarded(acting_user: int, fn: Callable[..., T], /, *args: object, **kwargs: object) -> T:
+    """Run `fn` with the reads filtered for `acting_user`; a database failure becomes StorageError."""
     try:
-        with permissions.acting(user_id):
+        with permissions.acting(acting_user):
             return fn(*args, **kwargs)
     except PeeweeError as error:
         log.exception("database error in %s", getattr(fn, "__name__", fn))

@@ -115,6 +115,7 @@ def write(ctx: Context) -> Iterator[Txn]:
     try:
         with database.atomic():
             live.notify()  # other sessions wake when this commits (and not if it rolls back)
+            txn.access  # noqa: B018 - read before anything changes: a write may change the writer's own role
             yield txn
     finally:
         _local.txn = None
