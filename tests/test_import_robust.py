@@ -75,6 +75,14 @@ def test_arbitrary_csv_is_stored_whole_or_not_at_all(
     _attempt(sqlite_workspace, out.getvalue().encode("utf-8"))
 
 
+def test_a_tag_no_tag_may_be_named_rejects_its_row(sqlite_workspace: Workspace) -> None:
+    # Found by the test above: a control character in a tag failed the whole import as the tag was made.
+    table = read_bytes(b"Name,Tags\nAnn Lee,\x1b\nBob Ray,vip\n")
+    result = run_import(sqlite_workspace.ctx, table, ImportRequest("contact", {0: "full_name", 1: "tags"}, mode="partial"))
+    assert result.stored and result.created == 1 and len(result.rejected) == 1
+    assert "control character" in str(result.rejected[0]) and Contact.get().last_name == "Ray"
+
+
 def _big_file(path: Path, rows: int) -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)

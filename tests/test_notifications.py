@@ -88,7 +88,7 @@ def test_a_reminder_fires_at_its_moment_and_once(workspace: Workspace) -> None:
     assert notifications.fire_reminders(ctx, now=NOW) == 1  # an hour before
     assert notifications.fire_reminders(ctx, now=NOW + timedelta(minutes=5)) == 0  # once
     assert notifications.fire_reminders(bob, now=NOW + timedelta(minutes=5)) == 0  # once, whoever checks
-    assert _titles(bob.user_id) == ["Reminder: Call Acme is due in 1 hour"]
+    assert _titles(bob.user_id) == ["Reminder: Call Acme is due in 1 hour", f"Task given to you by {ctx.login}: Call Acme"]
     assert _titles(ctx.user_id) == []  # the assignee's, not the creator's
     assert notifications.fire_reminders(ctx, now=NOW + timedelta(minutes=45)) == 1  # 15 minutes before
     assert _titles(bob.user_id)[0] == "Reminder: Call Acme is due in 15 minutes"

@@ -23,7 +23,9 @@ from crm_tui.dates import DateError, parse_date
 from crm_tui.models import Company, Contact, Deal, Pipeline, Stage, Tag, User
 from crm_tui.money import MoneyError, parse_money
 from crm_tui.services import custom_fields, dedupe, validation, workspace_settings
+from crm_tui.schemas.records import TagIn
 from crm_tui.services.custom_field_types import FieldDef, FieldError, coerce
+from crm_tui.services.errors import ServiceError
 from crm_tui.services.export import restore
 from crm_tui.text import find_forbidden_character
 
@@ -251,8 +253,16 @@ class Lookups:
         return user_id
 
     def tag(self, name: str) -> int | Pending:
-        """A tag by name (case-insensitive), or the tag to create."""
-        return self.tags.get(fold(name)) or Pending("tag", name)
+        """A tag by name (case-insensitive), or the tag to create (RowError for a name no tag may
+        have, so the row is rejected rather than the whole import failing as the tag is made)."""
+        found = self.tags.get(fold(name))
+        if found:
+            return found
+        try:
+            validation.validate(TagIn, {"name": name}, "Tag")
+        except ServiceError as error:
+            raise RowError("tags", f"tag {name!r}: {error}") from None
+        return Pending("tag", name)
 
     def _load_companies(self) -> None:
         if self._companies is not None:
