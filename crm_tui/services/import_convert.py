@@ -22,8 +22,8 @@ from crm_tui import clock
 from crm_tui.dates import DateError, parse_date
 from crm_tui.models import Company, Contact, Deal, Pipeline, Stage, Tag, User
 from crm_tui.money import MoneyError, parse_money
-from crm_tui.services import custom_fields, dedupe, validation, workspace_settings
 from crm_tui.schemas.records import TagIn
+from crm_tui.services import custom_fields, dedupe, validation, workspace_settings
 from crm_tui.services.custom_field_types import FieldDef, FieldError, coerce
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.export import restore
