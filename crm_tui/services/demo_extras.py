@@ -1,8 +1,8 @@
 """What the demo workspace gets after the bulk rows, done through the services like a user would.
 
 The generator in `demo` inserts its rows directly; these extras go through `records` and
-`automation_rules` instead: a few records typed twice (for "Find duplicates") and the built-in
-rules the demo switches on.
+`automation_rules` instead: a few records typed twice (for "Find duplicates"), the built-in
+rules the demo switches on, and one field limit (deal costs hidden from members).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from crm_tui.models import Company, Contact
-from crm_tui.services import records
+from crm_tui.services import permissions, records, user_admin
 from crm_tui.services.context import Context
 
 DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers when a deal is won", "Kickoff tasks when a deal is won")
@@ -18,9 +18,12 @@ DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers 
 
 
 def add(ctx: Context, rng: random.Random) -> None:
-    """Plant the duplicates (drawn from `rng`) and switch the demo rules on, inside the caller's transaction."""
+    """Plant the duplicates (drawn from `rng`), switch the demo rules on and keep deal costs from
+    members (`crm demo --user ben` shows a member's view), inside the caller's transaction."""
     _plant_duplicates(ctx, rng)
     _switch_on_rules(ctx)
+    if permissions.load(ctx.user_id).admin:
+        user_admin.set_limit(ctx, "deal", "cost", "member", "hidden")
 
 
 def _plant_duplicates(ctx: Context, rng: random.Random) -> None:
