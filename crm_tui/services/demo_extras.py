@@ -19,7 +19,7 @@ DEMO_RULES = ("Follow up when a proposal is sent", "Tell the owner and managers 
 
 def add(ctx: Context, rng: random.Random) -> None:
     """Plant the duplicates (drawn from `rng`), switch the demo rules on and keep deal costs from
-    members (`crm demo --user ben` shows a member's view), inside the caller's transaction."""
+    members (`crm --user ben demo` shows a member's view), inside the caller's transaction."""
     _plant_duplicates(ctx, rng)
     _switch_on_rules(ctx)
     if permissions.load(ctx.user_id).admin:
