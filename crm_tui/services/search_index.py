@@ -171,9 +171,13 @@ _DEPENDENTS: dict[str, tuple[str, ...]] = {"company": ("contact", "deal"), "cont
 
 def _insert(entity: str, where: str = "") -> str:
     select, tables, live = _DOCS[entity]
+    # An upsert, not a plain insert: on PostgreSQL a note committed by another session between this
+    # sync's DELETE and INSERT (each statement sees the newest commits) is already indexed.
     return (
         "INSERT INTO search_doc (entity, record_id, target_entity, target_id, title, detail, body) "
-        f"SELECT '{entity}', {select} FROM {tables} WHERE {live}{f' AND {where}' if where else ''}"
+        f"SELECT '{entity}', {select} FROM {tables} WHERE {live}{f' AND {where}' if where else ''} "
+        "ON CONFLICT (entity, record_id) DO UPDATE SET target_entity = excluded.target_entity, "
+        "target_id = excluded.target_id, title = excluded.title, detail = excluded.detail, body = excluded.body"
     )
 
 
