@@ -306,6 +306,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     """`crm serve`: open the workspace once (a schema upgrade happens here, not per session)."""
     from crm_tui import db
 
+    if problem := cli_serve.missing(args):
+        print(f"crm: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     workspace = _open(_target(args, settings), settings, args.user)
     db.close()
     return cli_serve.run(args, workspace.target, workspace.ctx.login)

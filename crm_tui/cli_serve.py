@@ -24,15 +24,20 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--public-url", metavar="URL", help="web: the URL browsers use, e.g. https://crm.example.com")
 
 
-def run(args: argparse.Namespace, target: Target, login: str) -> int:
-    """Serve `target` as asked until Ctrl+C."""
+def missing(args: argparse.Namespace) -> str | None:
+    """What is missing to serve as asked (the `serve` extra), said for the user; None when ready."""
     try:
-        from crm_tui import serve_web
+        from crm_tui import serve_web  # noqa: F401
         if args.ssh is not None:
-            from crm_tui import serve_ssh
+            from crm_tui import serve_ssh  # noqa: F401
     except ImportError as error:
-        print(f"crm: serving needs its extra: pip install 'crm-tui[serve]' ({error.name} is missing)", file=sys.stderr)
-        return 2
+        return f"serving needs its extra: pip install 'crm-tui[serve]' ({error.name} is missing)"
+    return None
+
+
+def run(args: argparse.Namespace, target: Target, login: str) -> int:
+    """Serve `target` as asked until Ctrl+C (`missing` said everything is installed)."""
+    from crm_tui import serve_web
 
     try:
         host, port = serve_web.parse_bind(args.ssh if args.ssh is not None else args.web, 2222 if args.ssh is not None else 8000)
@@ -40,6 +45,8 @@ def run(args: argparse.Namespace, target: Target, login: str) -> int:
         print(f"crm: {error}", file=sys.stderr)
         return 2
     if args.ssh is not None:
+        from crm_tui import serve_ssh
+
         return serve_ssh.run(target, host, port, idle_timeout=args.idle_timeout * 60)
     where = target.url if target.kind == "postgresql" else str(target.path.resolve())  # type: ignore[union-attr]
     return serve_web.run(where or "", host, port, user=login, token=args.token, public_url=args.public_url)
