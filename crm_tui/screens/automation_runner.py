@@ -25,6 +25,8 @@ AUTOMATION_SECONDS = 60.0
 """How often the time-based rules (idle, rotting, overdue, close date passed) are checked."""
 AUTOMATION_DELAY = 0.3
 """Seconds after a change before its rules run: a burst of changes is handled in one pass."""
+DEFERRED_RETRY = 1.0
+"""Seconds before a pass left to another session's (PostgreSQL) looks again for what it missed."""
 
 
 class AutomationRunner:
@@ -64,6 +66,8 @@ class AutomationRunner:
             log.warning("automation pass failed", exc_info=True)
             return
         app: Any = self
+        if engine.deferred:  # another session's pass was under way: what it missed is read shortly
+            app.set_timer(DEFERRED_RETRY, lambda: self.run_automations(time_rules=False))
         for result in results:
             if result.status == "failed":
                 app.notify(
