@@ -154,6 +154,13 @@ def test_a_hidden_field_is_absent_from_forms_lists_exports_imports_and_timelines
             records.update(mia, "deal", deal.id, change, version=current.version)
     with pytest.raises(PermissionDenied):
         records.create(mia, "deal", {"title": "New", "stage_id": stage_named("Qualification"), "cost": 5})
+    # A `crm` command filters for the user it signed in (open_workspace sets the process's user).
+    permissions.set_process_user(mia.user_id)
+    try:
+        assert "custom.margin" not in [c.key for c in list_fields.entity_list("deal").columns]
+    finally:
+        permissions.set_process_user(admin.user_id)
+    assert "custom.margin" in [c.key for c in list_fields.entity_list("deal").columns]
     records.update(mia, "deal", deal.id, {"amount": 123}, version=current.version)  # the rest stays editable
     stored = Deal.get_by_id(deal.id)
     assert (stored.cost, stored.probability, stored.amount) == (41_000, None, 123)
@@ -202,3 +209,20 @@ def test_a_served_session_reaches_no_files_on_the_server(
     with pytest.raises(PermissionDenied, match="served session"):
         export.export_file(ExportRequest("deal", "csv"), tmp_path / "deals.csv")
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".csv") == ["people.csv"]
+
+
+def test_an_automation_tells_each_reader_only_what_their_role_may_see(team: dict[str, Context]) -> None:
+    from crm_tui.models import Notification
+    from crm_tui.services.automation_engine import Engine
+    from tests.test_automations import add_rule
+
+    admin, mia = team["admin"], team["mia"]
+    user_admin.set_limit(admin, "deal", "cost", "member", "hidden")
+    add_rule(
+        admin, {"type": "record_created", "entity": "deal"},
+        {"type": "notify", "to": ["owner", f"user:{admin.login}"], "title": "{title}: cost {cost}"},
+    )  # fmt: skip
+    make_deal(admin, "Margins", owner_id=mia.user_id, cost=40_000)
+    Engine(admin).tick()
+    got = {n.user_id: n.title for n in Notification.select().where(Notification.title.startswith("Margins"))}
+    assert got == {mia.user_id: "Margins: cost ", admin.user_id: "Margins: cost 40000"}

@@ -15,7 +15,7 @@ from typing import Any
 from peewee import fn
 
 from crm_tui.models import Deal, Lead, Pipeline, Stage, Tag, Task, User
-from crm_tui.services import bulk, deals, notifications, records
+from crm_tui.services import bulk, deals, notifications, permissions, records
 from crm_tui.services.automation_match import OWNER_FIELD, render
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
@@ -57,6 +57,18 @@ def _users(who: list[str], view: dict[str, Any]) -> list[int]:
         elif name.startswith("user:"):
             found.append(_user_id(name[5:]))
     return list(dict.fromkeys(found))
+
+
+def _by_hidden(entity: str, user_ids: list[int]) -> dict[frozenset[str], list[int]]:
+    """The users grouped by the fields of `entity` hidden from them (a user who cannot sign in is left out)."""
+    groups: dict[frozenset[str], list[int]] = {}
+    for user_id in dict.fromkeys(user_ids):
+        try:
+            hidden = permissions.load(user_id).hidden(entity)
+        except permissions.PermissionDenied:
+            continue
+        groups.setdefault(hidden, []).append(user_id)
+    return groups
 
 
 def _next_in_turn(rule_id: int, logins: list[str]) -> int:
@@ -190,16 +202,19 @@ def apply(ctx: Context, action: Any, view: dict[str, Any], *, rule_id: int, now:
         note = records.create(ctx, "note", {"body": render(action.body, view), _LINK[entity]: record_id, "author_id": ctx.user_id})
         return f"added note #{note.id}"
     if kind == "notify":
-        users = _users(action.to, view)
-        sent = notifications.send(
-            ctx,
-            users,
-            render(action.title, view),
-            body=render(action.body, view) if action.body else None,
-            entity=entity,
-            record_id=record_id,
-            event_id=event_id,
-        )
+        sent = 0
+        # Each reader's text leaves out the fields their role may not see ({cost} for a member).
+        for hidden, users in _by_hidden(entity, _users(action.to, view)).items():
+            seen = {key: value for key, value in view.items() if key.removesuffix("_text") not in hidden}
+            sent += notifications.send(
+                ctx,
+                users,
+                render(action.title, seen),
+                body=render(action.body, seen) if action.body else None,
+                entity=entity,
+                record_id=record_id,
+                event_id=event_id,
+            )
         return f"notified {sent} user{'s' if sent != 1 else ''}"
     raise ServiceError(f"unknown action {kind!r}")
 
