@@ -283,7 +283,7 @@ async def test_many_at_once_make_one_summary_toast(app: CrmApp, sqlite_workspace
     ctx = sqlite_workspace.ctx
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.pause(1.2)
+        await _until(pilot, lambda: app._last_notification_id is not None, 15)  # the app has its baseline
         for n in range(6):
             notifications.send(ctx, [ctx.user_id], f"Automation {n}")
         await _until(pilot, lambda: app.unread == 6)
@@ -295,7 +295,7 @@ async def test_many_at_once_make_one_summary_toast(app: CrmApp, sqlite_workspace
 async def test_the_inbox_shows_what_arrives_while_it_is_open(app: CrmApp, sqlite_workspace: Workspace) -> None:
     ctx = sqlite_workspace.ctx
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(1.2)
+        await _until(pilot, lambda: app._last_notification_id is not None, 15)  # the app has its baseline
         await _open_inbox(pilot)
         assert "no notifications yet" in _prompts(pilot)[0]
         notifications.send(ctx, [ctx.user_id], "Fresh")
