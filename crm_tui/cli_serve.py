@@ -37,16 +37,18 @@ def missing(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace, target: Target, login: str) -> int:
     """Serve `target` as asked until Ctrl+C (`missing` said everything is installed)."""
-    from crm_tui import serve_web
+    from crm_tui.serve_address import SSH_PORT, WEB_PORT, ServeError, parse_bind
 
     try:
-        host, port = serve_web.parse_bind(args.ssh if args.ssh is not None else args.web, 2222 if args.ssh is not None else 8000)
-    except serve_web.ServeError as error:
+        host, port = parse_bind(args.ssh if args.ssh is not None else args.web, SSH_PORT if args.ssh is not None else WEB_PORT)
+    except ServeError as error:
         print(f"crm: {error}", file=sys.stderr)
         return 2
     if args.ssh is not None:
         from crm_tui import serve_ssh
 
         return serve_ssh.run(target, host, port, idle_timeout=args.idle_timeout * 60)
+    from crm_tui import serve_web
+
     where = target.url if target.kind == "postgresql" else str(target.path.resolve())  # type: ignore[union-attr]
     return serve_web.run(where or "", host, port, user=login, token=args.token, public_url=args.public_url)

@@ -32,14 +32,8 @@ import asyncssh
 
 from crm_tui import db, locations
 from crm_tui.db import Target, parse_target
-from crm_tui.serve_ssh_session import (
-    EXIT_IDLE,
-    HANGUP_GRACE,
-    SERVED_USER_ENV,
-    AppSession,
-    app_command,
-    child_environment,
-)
+from crm_tui.serve_address import DEFAULT_HOST, SSH_PORT, is_wildcard, netloc
+from crm_tui.serve_ssh_session import EXIT_IDLE, AppSession, app_command, child_environment
 from crm_tui.services import schema, ssh_keys
 from crm_tui.services.errors import ServiceError
 
@@ -47,11 +41,9 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "EXIT_IDLE",
-    "HANGUP_GRACE",
     "HOST_KEY_NAME",
     "IDLE_TIMEOUT",
     "LOGIN_TIMEOUT",
-    "SERVED_USER_ENV",
     "SESSIONS_PER_CONNECTION",
     "SshServer",
     "app_command",
@@ -63,8 +55,7 @@ __all__ = [
 
 log = logging.getLogger("crm_tui.serve_ssh")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 2222
+DEFAULT_PORT = SSH_PORT
 IDLE_TIMEOUT = 1800.0
 LOGIN_TIMEOUT = 60.0  # seconds a client has to authenticate
 HOST_KEY_NAME = "ssh_host_ed25519_key"
@@ -254,7 +245,7 @@ async def start_server(
     except BaseException as error:
         await server.close()
         if isinstance(error, OSError):
-            raise ServiceError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+            raise ServiceError(f"cannot listen on {netloc(host, port)}: {error.strerror or error}") from error
         raise
     return server, server.fingerprint
 
@@ -273,9 +264,8 @@ def run(
 
 async def _serve(target: Target | str, host: str, port: int, idle_timeout: float) -> int:
     server, fingerprint = await start_server(target, host, port, idle_timeout=idle_timeout)
-    shown = f"[{host}]" if ":" in host else host
-    reach = "THIS-HOST" if host in ("", "0.0.0.0", "::") else host  # listening everywhere: any of its names
-    say = [f"serving {server.target.describe()} over SSH on {shown}:{server.port}",
+    reach = "THIS-HOST" if is_wildcard(host) else host  # listening everywhere: any of its names
+    say = [f"serving {server.target.describe()} over SSH on {netloc(host, server.port)}",
            f"host key {fingerprint} ({server.host_key_path})",
            "let someone in with: crm users add-key LOGIN THEIR_KEY.pub",
            f"they connect with: ssh -p {server.port} {reach}   (Ctrl+C stops the server)"]  # fmt: skip

@@ -27,12 +27,12 @@ from typing import Any, Protocol
 import asyncssh
 
 from crm_tui.db import Target
+from crm_tui.services.permissions import SERVED_USER_ENV
 
 # The server's logger, not one of this module's own: `serve_ssh.run` puts its handler there, and
 # the session lines belong in the same log as the sign-ins.
 log = logging.getLogger("crm_tui.serve_ssh")
 
-SERVED_USER_ENV = "CRM_SERVED_USER"
 EXIT_IDLE = 124  # as `timeout(1)`: the session was ended, not finished
 HANGUP_GRACE = 3.0  # seconds an app gets after SIGHUP, then again after SIGTERM
 _NAME = re.compile(r"[A-Za-z0-9._+-]{1,64}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import html
-import ipaddress
 import json
 import logging
 import re
@@ -30,56 +29,20 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+# The address rules live with the command line's; re-exported here for the web server's callers.
+from crm_tui.serve_address import DEFAULT_HOST, WEB_PORT, ServeError, is_loopback, is_wildcard, netloc, parse_bind
+from crm_tui.services.permissions import SERVED_USER_ENV
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SERVER_KEY", "CrmWebServer", "ServeError", "app_command", "build_app",
+           "child_environment", "is_loopback", "parse_bind", "resolve_token", "run"]  # fmt: skip
+
 log = logging.getLogger("crm_tui.serve_web")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-SERVED_USER_ENV = "CRM_SERVED_USER"
+DEFAULT_PORT = WEB_PORT
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,200}")
 STOP_TIMEOUT = 5.0  # seconds a child gets to quit before it is killed
 
 SERVER_KEY = web.AppKey("crm_web_server", "CrmWebServer")
-
-
-class ServeError(ValueError):
-    """A bad `--web` address or token; the message is meant for the person who typed it."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 (also bracketed or IPv4-mapped) and `localhost`."""
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
-
-
-def parse_bind(text: str | None, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """Read `HOST:PORT`, `HOST`, `:PORT`, `PORT` or `[IPv6]:PORT`; missing parts take the defaults."""
-    if text is None or not text.strip():
-        return DEFAULT_HOST, default_port
-    text = text.strip()
-    if text.isdigit():
-        host, port_text = "", text
-    elif text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ServeError(f"cannot read the address {text!r}: write [IPv6]:PORT")
-        port_text = rest[1:]
-    elif text.count(":") > 1:  # a bare IPv6 address has no room for a port
-        host, port_text = text, ""
-    else:
-        host, _, port_text = text.partition(":")
-    port = default_port
-    if port_text:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise ServeError(f"the port must be a number from 1 to 65535, not {port_text!r}")
-        port = int(port_text)
-    return host or DEFAULT_HOST, port
 
 
 def resolve_token(host: str, token: str | None) -> str | None:
@@ -115,11 +78,6 @@ def child_environment(base: Mapping[str, str], user: str | None, target: str = "
     else:
         env.pop(SERVED_USER_ENV, None)
     return env
-
-
-def _netloc(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"{shown}:{port}"
 
 
 def _host_name(netloc: str) -> str:
@@ -196,6 +154,7 @@ class CrmWebServer(Server):
         super().__init__(shlex.join(self.argv), host=host, port=port, title="crm-tui", public_url=public_url)
         # Server always invents a public URL; ours is only what the operator said, else the request's own.
         self.public_url = public_url.rstrip("/") if public_url else ""
+        self.public_names = {_host_name(urlsplit(self.public_url).netloc)} if self.public_url else set()
         self.user = user
         self.token = token
         self.cookie_name = f"crm_token_{port}"  # cookies ignore ports: two servers on a host must not clash
@@ -225,9 +184,6 @@ class CrmWebServer(Server):
         assert self.token is not None
         return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
-    def _public_names(self) -> set[str]:
-        return {_host_name(urlsplit(self.public_url).netloc)} if self.public_url else set()
-
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Every route: token (or loopback Host), and for the websocket a same-origin page."""
@@ -235,7 +191,7 @@ class CrmWebServer(Server):
         if self.token is None:
             # Without a token, a DNS-rebinding page (Host: evil.example) must not reach the app.
             name = _host_name(request.host)
-            if not (is_loopback(name) or name in self._public_names()):
+            if not (is_loopback(name) or name in self.public_names):
                 return _forbidden("this server only answers to its loopback address")
         else:
             given = request.query.get("token")
@@ -251,7 +207,7 @@ class CrmWebServer(Server):
             # Browsers always send Origin on a websocket; another site's page must not drive the app.
             if origin is not None:
                 name = _host_name(urlsplit(origin).netloc)
-                if name != _host_name(request.host) and name not in self._public_names():
+                if name != _host_name(request.host) and name not in self.public_names:
                     return _forbidden("cross-origin websocket refused")
         return await handler(request)
 
@@ -357,18 +313,18 @@ def build_app(
 
 
 def _announce(host: str, port: int, user: str | None, token: str | None, public_url: str | None) -> None:
-    base = (public_url or f"http://{_netloc(host, port)}").rstrip("/")
+    base = (public_url or f"http://{netloc(host, port)}").rstrip("/")
     who = user or "the default user (config, $CRM_USER or the OS login)"
     err = sys.stderr
     if not is_loopback(host):
-        where = f"port {port} of every address of this machine" if host in ("0.0.0.0", "::") else _netloc(host, port)
+        where = f"port {port} of every address of this machine" if is_wildcard(host) else netloc(host, port)
         print(
             f"crm: WARNING: serving on {where}, not just to this machine. Anyone who can reach it "
             f"and has the token acts as {who}. Put it behind TLS (a reverse proxy "
             "with https, then --public-url) or an SSH tunnel; a plain http token can be sniffed.",
             file=err,
         )
-        if host in ("0.0.0.0", "::"):
+        if is_wildcard(host):
             print(f"crm: replace {host} in the URL with this machine's address or name.", file=err)
     elif token is None:
         print(f"crm: serving on loopback without a token: every local user of this machine can act as {who}.", file=err)
@@ -418,7 +374,7 @@ def run(
     try:
         asyncio.run(_serve(app, host, port, lambda: _announce(host, port, user, token, public_url)))
     except OSError as error:
-        print(f"crm: cannot serve on {_netloc(host, port)}: {error.strerror or error}", file=sys.stderr)
+        print(f"crm: cannot serve on {netloc(host, port)}: {error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

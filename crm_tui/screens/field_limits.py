@@ -39,13 +39,6 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
         Binding("g", "step('manager')", "Managers", tooltip="Next limit for managers", id="limits.manager"),
         Binding("escape", "close", "Back", tooltip="Back", id="limits.close"),
     ]
-    DEFAULT_CSS = """
-    FieldLimitsScreen #limits-title { height: 1; padding: 0 1; background: $panel; }
-    FieldLimitsScreen DataTable { height: 1fr; border: round $panel; }
-    FieldLimitsScreen DataTable:focus { border: round $accent; }
-    FieldLimitsScreen #limits-hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
     def __init__(self, *, editable: bool) -> None:
         super().__init__()
         self.editable = editable
@@ -54,16 +47,16 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         """A title, the fields, a hint."""
         yield Static(Content.assemble(("Field limits", "bold"), "  admins always see and change every field"),
-                     id="limits-title")  # fmt: skip
-        yield DataTable(id="limits", cursor_type="row", zebra_stripes=True)
+                     id="limits-title", classes="title-bar")  # fmt: skip
+        yield DataTable(id="limits", cursor_type="row", zebra_stripes=True, classes="framed")
         hint = "m members · g managers: editable → read-only → hidden · esc back" if self.editable else "Only an admin changes limits · esc back"
-        yield Static(Content(hint), id="limits-hint")
+        yield Static(Content(hint), id="limits-hint", classes="hint-bar")
         yield Footer()
 
     def on_mount(self) -> None:
         """Read the limits."""
         table = self.query_one("#limits", DataTable)
-        for key, label, width in (("entity", "Record", 8), ("field", "Field", 24), ("member", "Members", 10),
+        for key, label, width in (("entity", "Record", 8), ("field", "Field", 34), ("member", "Members", 10),
                                   ("manager", "Managers", 10)):  # fmt: skip
             table.add_column(Text(label), width=width, key=key)
         self.set_focus(table)

@@ -75,13 +75,6 @@ class TagCleanupScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None
         Binding("r", "refresh", "Refresh", show=False, tooltip="Read the tags again", id="tags.refresh"),
         Binding("escape", "close", "Back", tooltip="Back", id="tags.close"),
     ]  # fmt: skip
-    DEFAULT_CSS = """
-    TagCleanupScreen #tags-title { height: 1; padding: 0 1; background: $panel; }
-    TagCleanupScreen DataTable { height: 1fr; border: round $panel; }
-    TagCleanupScreen DataTable:focus { border: round $accent; }
-    TagCleanupScreen #tags-hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[TagUsage] = []
@@ -89,9 +82,9 @@ class TagCleanupScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None
 
     def compose(self) -> ComposeResult:
         """A title with the counts, the tags, a hint."""
-        yield Static("", id="tags-title")
-        yield DataTable(id="tags", cursor_type="row", zebra_stripes=True)
-        yield Static("e rename · m merge into another tag · d delete the unused ones · esc back", id="tags-hint")
+        yield Static("", id="tags-title", classes="title-bar")
+        yield DataTable(id="tags", cursor_type="row", zebra_stripes=True, classes="framed")
+        yield Static("e rename · m merge into another tag · d delete the unused ones · esc back", id="tags-hint", classes="hint-bar")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -20,10 +20,9 @@ from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import user_admin
 from crm_tui.services.errors import ServiceError
-from crm_tui.services.user_admin import UserRow
+from crm_tui.services.user_admin import ROLES, UserRow
 from crm_tui.text import safe_text
 
-ROLES = ("member", "manager", "admin")
 ROLE_HELP = {
     "member": "edits their own and unassigned records; reads the rest",
     "manager": "also edits their team's records (everyone's without a team)",
@@ -43,13 +42,6 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
         Binding("f", "limits", "Field limits", tooltip="Fields hidden from or read-only for a role", id="users.limits"),
         Binding("escape", "close", "Back", tooltip="Back", id="users.close"),
     ]
-    DEFAULT_CSS = """
-    UsersScreen #users-title { height: 1; padding: 0 1; background: $panel; }
-    UsersScreen DataTable { height: 1fr; border: round $panel; }
-    UsersScreen DataTable:focus { border: round $accent; }
-    UsersScreen #users-hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.users: list[UserRow] = []
@@ -57,9 +49,9 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         """A title, the users, a hint."""
-        yield Static("", id="users-title")
-        yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="users-hint")
+        yield Static("", id="users-title", classes="title-bar")
+        yield DataTable(id="users", cursor_type="row", zebra_stripes=True, classes="framed")
+        yield Static("", id="users-hint", classes="hint-bar")
         yield Footer()
 
     def on_mount(self) -> None:

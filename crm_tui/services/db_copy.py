@@ -29,7 +29,7 @@ from crm_tui import db
 from crm_tui.db import DatabaseError, Target
 from crm_tui.models import ALL_MODELS, BaseModel, database
 from crm_tui.models.search import SearchDoc
-from crm_tui.services import schema
+from crm_tui.services import schema, sql_util
 from crm_tui.services.migrations import CURRENT_VERSION
 
 CHUNK = 5000
@@ -84,8 +84,7 @@ def copy_workspace(source: Target, dest: Target, *, progress: Progress | None = 
     reader = _open_source(source)
     try:
         version = _check_source(reader, source)
-        counts = {model._meta.table_name: _totals(reader, model) for model in COPIED}
-        amounts = reader.execute("SELECT COALESCE(SUM(amount), 0) FROM deal").fetchone()[0]
+        counts, amounts = _measure(reader.execute)
         db.connect(dest)
         try:
             with database.atomic():
@@ -95,7 +94,7 @@ def copy_workspace(source: Target, dest: Target, *, progress: Progress | None = 
                     raise DatabaseError(f"{dest.describe()} became a workspace as the copy began; nothing was copied")
                 _clear()
                 _copy_rows(reader, sum(count for count, _ in counts.values()), progress)
-                _reset_sequences()
+                sql_util.reset_sequences(COPIED)
                 tables = _verify(counts, amounts)
         except _failures() as error:  # the transaction is rolled back by now
             raise DatabaseError(f"the copy failed, so nothing was kept in {dest.describe()}: {error}") from error
@@ -173,9 +172,14 @@ def _check_source(reader: sqlite3.Connection, source: Target) -> int:
     return version
 
 
-def _totals(reader: sqlite3.Connection, model: type[BaseModel]) -> tuple[int, int]:
-    """(row count, sum of ids) of one table: the sum catches a copy that kept the count but not the ids."""
-    return reader.execute(f'SELECT COUNT(*), COALESCE(SUM(id), 0) FROM "{model._meta.table_name}"').fetchone()
+def _measure(execute: Callable[[str], Any]) -> tuple[dict[str, tuple[int, int]], int]:
+    """(row count, sum of ids) of every copied table, and the sum of deal amounts, through either
+    side's `execute`: the id sum catches a copy that kept the count but not the ids."""
+    counts = {
+        model._meta.table_name: tuple(execute(f'SELECT COUNT(*), COALESCE(SUM(id), 0) FROM "{model._meta.table_name}"').fetchone())
+        for model in COPIED
+    }
+    return counts, execute("SELECT COALESCE(SUM(amount), 0) FROM deal").fetchone()[0]
 
 
 def _check_order() -> None:
@@ -298,27 +302,16 @@ def _converted(chunk: list[tuple[Any, ...]], convert: list[tuple[int, Callable[[
     return out
 
 
-def _reset_sequences() -> None:
-    """Move each id sequence past the copied ids (explicit ids do not advance it), so the next
-    row gets max(id) + 1, or 1 in an empty table."""
-    for model in COPIED:
-        table = model._meta.table_name
-        database.execute_sql(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \"{table}\""
-        )
-
-
 def _verify(counts: dict[str, tuple[int, int]], amounts: int) -> tuple[TableCount, ...]:
     """Count (and sum the ids of) every table on the destination; any difference raises."""
     tables, wrong = [], []
+    copied_counts, copied_amounts = _measure(database.execute_sql)
     for model in COPIED:
         table = model._meta.table_name
-        copied, ids = database.execute_sql(f'SELECT COUNT(*), COALESCE(SUM(id), 0) FROM "{table}"').fetchone()
-        source, source_ids = counts[table]
+        source, copied = counts[table][0], copied_counts[table][0]
         tables.append(TableCount(table, source, copied))
-        if (copied, ids) != (source, source_ids):
+        if copied_counts[table] != counts[table]:
             wrong.append(f"{table} ({source:,} rows in the source, {copied:,} copied)")
-    copied_amounts = database.execute_sql("SELECT COALESCE(SUM(amount), 0) FROM deal").fetchone()[0]
     if copied_amounts != amounts:
         wrong.append(f"deal amounts ({amounts:,} in the source, {copied_amounts:,} copied)")
     if schema.read_version() != CURRENT_VERSION:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import PostgresqlDatabase, fn
+from peewee import fn
 
 from crm_tui import clock
 from crm_tui.models import (
@@ -38,7 +38,7 @@ from crm_tui.models import (
     User,
     database,
 )
-from crm_tui.services import demo_extras, demo_fields, search_index
+from crm_tui.services import demo_extras, demo_fields, search_index, sql_util
 from crm_tui.services import demo_words as words
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
@@ -368,17 +368,6 @@ class _Generator:
         self._insert(Event, fields, self.events, "event log")
 
 
-def _fix_sequences(models: Iterable[type[BaseModel]]) -> None:
-    """PostgreSQL sequences do not advance for explicit ids; move them past the generated rows."""
-    if not isinstance(database.obj, PostgresqlDatabase):
-        return
-    for model in models:
-        table = model._meta.table_name
-        database.execute_sql(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE((SELECT MAX(id) FROM \"{table}\"), 1))"
-        )
-
-
 def generate(
     ctx: Context,
     sizes: DemoSizes = DemoSizes(),
@@ -405,7 +394,7 @@ def generate(
         deals = gen.deals(pipelines, companies, contacts, owners, tags)
         gen.activities(deals)
         gen.event_log()
-        _fix_sequences([Company, Contact, Deal, Appointment, Note])
+        sql_util.reset_sequences([Company, Contact, Deal, Appointment, Note])
         demo_fields.add(ctx, gen.rng)
         search_index.rebuild()  # the rows above bypassed the services, so index them in bulk
         demo_extras.add(ctx, gen.rng)  # a few duplicates to find, and the demo's automation rules on

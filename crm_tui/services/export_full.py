@@ -127,7 +127,10 @@ def full_table(entity: str, ids: Iterator[list[int]], total: int, lookups: Looku
     else:
         columns, reader = _record_reader(entity)
         columns.append(OutColumn("tags"))
-        defs = [fd for fd in custom_fields.definitions(entity) if fd.type not in COMPUTED]
+        defs = [
+            fd for fd in custom_fields.definitions(entity)
+            if fd.type not in COMPUTED and permissions.shows(entity, f"custom.{fd.key}")
+        ]  # fmt: skip
         columns += [OutColumn(f"custom.{fd.key}", custom_kind(fd)) for fd in defs]
     custom = Custom(entity, defs, lookups, person=0)
     currency_at = columns.index(OutColumn("currency")) if entity == "deal" else None
@@ -149,7 +152,7 @@ def full_table(entity: str, ids: Iterator[list[int]], total: int, lookups: Looku
                 rows.append(row)
             yield rows
 
-    # Fields hidden from the acting user's role leave the file altogether.
+    # Standard fields hidden from the acting user's role leave the file too (custom ones were never read).
     keep = [i for i, column in enumerate(columns) if permissions.shows(entity, column.header)]
     if len(keep) == len(columns):
         return Table(columns, total, chunks())

@@ -11,19 +11,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from peewee import PostgresqlDatabase
-
 from crm_tui.models import database
+from crm_tui.services.search_index import is_postgres
 
 CHANNEL = "crm_events"
 BURST = 0.2
 """Seconds a wake waits for more commits of the same burst (a bulk edit wakes the app once)."""
 log = logging.getLogger(__name__)
-
-
-def is_postgres() -> bool:
-    """Whether the workspace is on PostgreSQL (where LISTEN/NOTIFY exists)."""
-    return isinstance(database.obj, PostgresqlDatabase)
 
 
 def notify() -> None:

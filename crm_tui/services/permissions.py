@@ -22,12 +22,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_tui.models import Company, Contact, Deal, FieldAccess, Lead, User, database
+from crm_tui.models import FieldAccess, User, database
+from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.errors import ServiceError
 
 OWNED = {"company": "owner_id", "contact": "owner_id", "lead": "owner_id", "deal": "owner_id"}
 """Record types whose rows belong to someone, and the column that says who."""
-_OWNED_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
 ADMIN_ONLY = frozenset({"pipeline", "stage", "custom_field", "automation_rule", "user"})
 """Record types only an admin creates, changes or deletes (the workspace's settings)."""
 PROTECTED: dict[str, frozenset[str]] = {
@@ -129,9 +129,10 @@ def current() -> Access:
 @contextmanager
 def acting(user_id: int | None) -> Iterator[Access]:
     """Filter the reads inside the block for `user_id`."""
-    token = _acting.set(access_of(user_id))
+    access = access_of(user_id)
+    token = _acting.set(access)
     try:
-        yield _acting.get() or EVERYTHING
+        yield access
     finally:
         _acting.reset(token)
 
@@ -167,19 +168,19 @@ def may_edit(access: Access, entity: str, values: dict[str, Any]) -> bool:
 
 
 def _owner(entity: str, record_id: int) -> int | None:
-    model = _OWNED_MODELS[entity]
+    model = RECORD_MODELS[entity]
     return model.select(model.owner).where(model.id == record_id).scalar()
 
 
 def check_change(access: Access, kind: str, entity: str, record_id: int, field: str | None, old: Any,
-                 owners_before: dict[tuple[str, int], Any]) -> None:  # fmt: skip
+                 judged: dict[tuple[str, int], bool]) -> None:  # fmt: skip
     """Refuse the change an event-log row records unless `access` allows it.
 
     Every write logs its change, so this one check covers every way of writing: forms, the board,
     bulk actions, merges, imports, automations and scripts. A new record is anyone's to make
     (settings aside); the fields a creation sets are checked where it is made (records.create).
-    The row is logged after it changed, so an owner changed earlier in the same transaction is
-    judged as it was (`owners_before`, which this fills).
+    Each record is judged once per transaction (`judged`, which this fills), by its owner before
+    the transaction changed it: the row is logged after it changed.
     """
     if access.admin or (kind == "record.created" and entity == "user" and record_id == access.user_id):
         return  # (the second: someone joining the workspace signs themselves up)
@@ -188,9 +189,10 @@ def check_change(access: Access, kind: str, entity: str, record_id: int, field: 
     if kind == "record.created" or entity not in OWNED:
         return
     key = (entity, record_id)
-    if key not in owners_before:
-        owners_before[key] = old if field == OWNED[entity] else _owner(entity, record_id)
-    if not may_edit(access, entity, {OWNED[entity]: owners_before[key]}):
+    if key not in judged:
+        owner = old if field == OWNED[entity] else _owner(entity, record_id)
+        judged[key] = may_edit(access, entity, {OWNED[entity]: owner})
+    if not judged[key]:
         raise PermissionDenied(f"this {entity} belongs to someone else; a {access.role} can only read it")
     if field is not None:
         check_fields(access, entity, [field])
@@ -200,7 +202,7 @@ def check_fields(access: Access, entity: str, names: set[str] | list[str]) -> No
     """Refuse to change any of `names` that is read-only or hidden for `access`."""
     if access.admin:
         return
-    barred = sorted(name for name in names if name in access.read_only(entity))
+    barred = sorted(name for name in names if (entity, name) in access.limits)
     if barred:
         shown = ", ".join(name.removeprefix("custom.").removesuffix("_id") for name in barred)
         raise PermissionDenied(f"a {access.role} cannot change {shown} on a {entity}")
@@ -229,22 +231,11 @@ def check_server_files() -> None:
 def shows(entity: str, key: str) -> bool:
     """Whether a column or field called `key` (`owner` or `owner_id`, `custom.<key>`) is shown to
     the acting user."""
-    hidden = current().hidden(entity)
-    return key not in hidden and f"{key}_id" not in hidden
+    access = current()
+    return access.can_see(entity, key) and access.can_see(entity, f"{key}_id")
 
 
 def writable(entity: str, key: str) -> bool:
     """Whether the acting user may fill the field called `key` (as in `shows`)."""
-    barred = current().read_only(entity)
-    return key not in barred and f"{key}_id" not in barred
-
-
-def strip(entity: str, values: dict[str, Any]) -> dict[str, Any]:
-    """`values` without the fields hidden from the acting user (custom ones under `custom`)."""
-    hidden = current().hidden(entity)
-    if not hidden:
-        return values
-    kept = {name: value for name, value in values.items() if name not in hidden}
-    if isinstance(kept.get("custom"), dict):
-        kept["custom"] = {key: value for key, value in kept["custom"].items() if f"custom.{key}" not in hidden}
-    return kept
+    limits = current().limits
+    return (entity, key) not in limits and (entity, f"{key}_id") not in limits

@@ -111,8 +111,11 @@ def read_form(entity: str, record_id: int) -> RecordForm:
     """The form of one record: standard fields, then custom fields in their order."""
     snap = records.get(entity, record_id)
     currency = _currency(snap)
+    access = permissions.current()  # hidden fields are absent: not even read
     fields: list[FormField] = []
     for key, label, editor, options in STANDARD_FIELDS[entity]:
+        if not access.can_see(entity, key):
+            continue
         value = snap.values.get(key)
         if editor == "company":
             value = records.get("company", value).title if value else ""
@@ -124,6 +127,8 @@ def read_form(entity: str, record_id: int) -> RecordForm:
     users = tuple(lookups.users(active_only=False))
     names = {user.id: user.name for user in users}
     for fd in custom_fields.definitions(entity):
+        if not access.can_see(entity, f"custom.{fd.key}"):
+            continue
         editor = _CUSTOM_EDITORS.get(fd.type, "text")
         value = _shown(editor, snap.custom.get(fd.key), currency)
         if fd.type == "lookup":  # shown as the field it looks up shows its values
@@ -135,11 +140,9 @@ def read_form(entity: str, record_id: int) -> RecordForm:
         )
     spec = spec_for(entity)
     locked = spec.locked(snap.values) if spec.locked else None
-    access = permissions.current()
     if not locked and not permissions.may_edit(access, entity, snap.values):
         locked = f"belongs to someone else: a {access.role} can only read it"
-    # Hidden fields are absent; read-only ones show their value and cannot be typed in.
-    fields = [f for f in fields if access.can_see(entity, f.key)]
+    # Read-only fields show their value and cannot be typed in.
     barred = access.read_only(entity)
     fields = [
         FormField(f.key, f.label, "readonly", _as_text(f, names)) if locked or f.key in barred else f for f in fields

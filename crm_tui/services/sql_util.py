@@ -1,6 +1,7 @@
 """Query shapes the bulk services share, written past peewee's query builder where composing a
 thousand values costs it longer than the database spends on them: a fast `IN` over ids, live rows
-by a column's values, live rows a chunk at a time by id, and multi-row inserts."""
+by a column's values, live rows a chunk at a time by id, multi-row inserts, and PostgreSQL's id
+sequences moved past explicitly written ids."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from peewee import (
     Expression,
     ForeignKeyField,
     IntegerField,
+    PostgresqlDatabase,
     TextField,
 )
 
@@ -89,3 +91,15 @@ def insert_rows(model: Any, fields: list[Any], rows: list[tuple[Any, ...]], *, r
         else:
             database.execute_sql(sql, params)
     return ids
+
+
+def reset_sequences(models: Iterable[Any]) -> None:
+    """On PostgreSQL, move each model's id sequence past its table's ids (rows written with explicit
+    ids do not advance it), so the next row gets max(id) + 1, or 1 in an empty table. SQLite needs nothing."""
+    if not isinstance(database.obj, PostgresqlDatabase):
+        return
+    for model in models:
+        table = model._meta.table_name
+        database.execute_sql(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \"{table}\""
+        )

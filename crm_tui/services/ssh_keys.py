@@ -18,6 +18,7 @@ from crm_tui.services import permissions
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.services.unit import write
+from crm_tui.services.users import by_login
 from crm_tui.text import find_forbidden_character, safe_text
 
 NAME_LENGTH = 60
@@ -66,9 +67,7 @@ def parse_key(public_key_text: str) -> tuple[str, str, str, str]:
 
 
 def _user(login: str) -> Any:
-    row = User.get_or_none(User.login == login)
-    if row is None:
-        raise ServiceError(f"there is no user {login!r} in this workspace")
+    row = by_login(login)
     if not row.active:
         raise ServiceError(f"user {login!r} is deactivated; reactivate them before adding a key")
     return row
@@ -144,8 +143,7 @@ def keys(login: str | None = None) -> list[KeyInfo]:
     """Every registered key (or `login`'s), by user then age."""
     query = UserKey.select(UserKey, User).join(User)
     if login is not None:
-        if not User.select().where(User.login == login).exists():
-            raise ServiceError(f"there is no user {login!r} in this workspace")
+        by_login(login)  # an unknown login is an error, not an empty list
         query = query.where(User.login == login)
     return [_info(row) for row in query.order_by(User.login, UserKey.created_at, UserKey.id)]
 

@@ -53,7 +53,7 @@ class Txn:
         self.now = clock.now()
         self.pending: list[DomainEvent] = []
         self._access: Access | None = None
-        self._owners: dict[tuple[str, int], Any] = {}
+        self._judged: dict[tuple[str, int], bool] = {}
         self.notices: dict[int, int] = {}
         """Notices sent per user in this transaction (see team_notices)."""
         self.by_rule = False
@@ -79,7 +79,7 @@ class Txn:
     ) -> int:
         """Append one row to the event log and return its id, once the acting user's role allows
         the change it records (see permissions.check_change)."""
-        permissions.check_change(self.access, kind, entity, record_id, field, old, self._owners)
+        permissions.check_change(self.access, kind, entity, record_id, field, old, self._judged)
         return Event.insert(
             at=self.now,
             user=self.ctx.user_id,

@@ -4,19 +4,23 @@ and the fields hidden from or read-only for a role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from peewee import JOIN, fn
 
 from crm_tui.models import FIELD_ACCESS, FieldAccess, User, UserKey
-from crm_tui.services import permissions, records
+from crm_tui.models import ROLES as MODEL_ROLES
+from crm_tui.services import custom_fields, permissions, record_form, records
 from crm_tui.services.context import Context
 from crm_tui.services.entities import spec_for
-from crm_tui.services.errors import NotFound, ServiceError
+from crm_tui.services.errors import ServiceError
 from crm_tui.services.unit import write
-from crm_tui.services.users import JOIN_SETTING, SWITCH_SETTING, display_name
+from crm_tui.services.users import JOIN_SETTING, SWITCH_SETTING, by_login, display_name
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
-LIMITED_ROLES = ("member", "manager")
+ROLES = MODEL_ROLES
+"""Every role, least to most (for the screens, which do not import the models)."""
+LIMITED_ROLES = tuple(role for role in ROLES if role != "admin")
 """The roles a field can be limited for (admins see and change everything)."""
 
 
@@ -53,23 +57,19 @@ class Policy:
     join: str
 
 
-def users() -> list[UserRow]:
-    """Every user, active ones first, by name."""
+def _rows() -> Any:
     keys = fn.COUNT(UserKey.id)
-    query = (
+    return (
         User.select(User.id, User.version, User.login, User.name, User.email, User.role, User.team, User.active, keys)
         .join(UserKey, join_type=JOIN.LEFT_OUTER, on=(UserKey.user == User.id))
         .group_by(User.id)
-        .order_by(User.active.desc(), fn.LOWER(User.name), User.id)
     )
+
+
+def users() -> list[UserRow]:
+    """Every user, active ones first, by name."""
+    query = _rows().order_by(User.active.desc(), fn.LOWER(User.name), User.id)
     return [UserRow(*row) for row in query.tuples()]
-
-
-def _user(login: str) -> User:
-    row = User.get_or_none(User.login == login)
-    if row is None:
-        raise NotFound("User", login)  # type: ignore[arg-type]
-    return row
 
 
 def add(ctx: Context, login: str, *, name: str | None = None, role: str = "member", email: str | None = None,
@@ -84,12 +84,12 @@ def add(ctx: Context, login: str, *, name: str | None = None, role: str = "membe
 
 
 def _row(user_id: int) -> UserRow:
-    return next(row for row in users() if row.id == user_id)
+    return UserRow(*_rows().where(User.id == user_id).tuples().get())
 
 
 def change(ctx: Context, login: str, **changes: object) -> UserRow:
     """Change a user's name, email, role, team or active flag; the last active admin stays one."""
-    row = _user(login)
+    row = by_login(login)
     with write(ctx):
         demoted = changes.get("role", row.role) != "admin" or changes.get("active", row.active) is False
         if row.role == "admin" and row.active and demoted:
@@ -121,8 +121,6 @@ def set_policy(ctx: Context, *, allow_switch: bool | None = None, join: str | No
 
 def _field_names(entity: str) -> dict[str, str]:
     """The fields of `entity` a limit can name: service name -> label."""
-    from crm_tui.services import custom_fields, record_form
-
     if entity not in permissions.OWNED:
         raise ServiceError(f"fields can be limited on {', '.join(permissions.OWNED)}, not {entity!r}")
     names = {key: label for key, label, _, _ in record_form.STANDARD_FIELDS[entity]}

@@ -19,6 +19,14 @@ JOIN_SETTING = "users.join"
 """Workspace setting: "open" (anyone who opens the workspace joins as a member) or "closed"."""
 
 
+def by_login(login: str) -> User:
+    """The user called `login`, active or not (ServiceError when there is none)."""
+    row = User.get_or_none(User.login == login)
+    if row is None:
+        raise ServiceError(f"there is no user {login!r} in this workspace")
+    return row
+
+
 def os_login() -> str:
     """The operating-system user name."""
     try:

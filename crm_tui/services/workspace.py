@@ -45,7 +45,7 @@ def open_workspace(target: Target, settings: Settings, *, login: str | None = No
         keep=settings.backups_kept,
         currency=settings.currency,
     )
-    user_id, user_login = sign_in(login or settings.user, served=os.environ.get("CRM_SERVED_USER") or None)
+    user_id, user_login = sign_in(login or settings.user, served=os.environ.get(permissions.SERVED_USER_ENV) or None)
     ctx = Context(user_id=user_id, login=user_login, bus=EventBus())
     permissions.set_process_user(user_id)  # a CLI command's reads show what this user may see
     automation_rules.ensure_built_ins(ctx)
