@@ -109,10 +109,13 @@ def _tick(ctx: Any, smtp: Any) -> int:
     from crm_tui.services import notifications
     from crm_tui.services.automation_engine import Engine
 
-    results = Engine(ctx, smtp=smtp).tick()
+    engine = Engine(ctx, smtp=smtp)
+    results = engine.tick()
     reminders = notifications.fire_reminders(ctx)
     for result in results:
         line = f"{result.status:8} {safe_text(result.rule)}  {result.entity} #{result.record_id}"
         print(line + (f"  ({safe_text(result.error)})" if result.error else ""))
     print(f"{len(results)} run{'s' if len(results) != 1 else ''}, {reminders} reminder{'s' if reminders != 1 else ''} sent")
+    if engine.deferred:
+        print("the database was busy (or another session's pass was under way): the rest runs at the next tick")
     return 1 if any(result.status == "failed" for result in results) else 0

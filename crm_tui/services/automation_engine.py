@@ -4,7 +4,10 @@ time-based triggers.
 Exactly once: a run starts by inserting its AutomationRun row, unique on (rule, key), in the same
 transaction as every change its actions make. Another process doing the same run waits on that
 row and then finds it taken, so it does nothing; a run whose action fails rolls back whole, and
-its failure is recorded under the same key, so it is not retried forever.
+its failure is recorded under the same key, so it is not retried forever. A failure of the
+database itself that passes (SQLite busy, a PostgreSQL deadlock, serialization failure or lock
+time-out) records nothing: the pass stops before that event, says so in `deferred`, and the next
+pass runs it again.
 
 Chains: the run's writes carry its transaction token, which the run row keeps. An event with that
 token was caused by the run, so the rule it fires is one level deeper; deeper than `max_depth`, or
@@ -65,6 +68,29 @@ class RunResult:
     error: str | None = None
 
 
+class TransientFailure(Exception):
+    """The database refused a run for a moment (busy, deadlock, serialization): try it again later."""
+
+
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` (or what it wraps) is a database failure that passes if tried again."""
+    seen: BaseException | None = error
+    for _ in range(5):  # peewee wraps the driver's error in .orig; Python chains it in __cause__
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) in _TRANSIENT_STATES:
+            return True
+        text = str(seen).lower()
+        if type(seen).__name__ == "OperationalError" and ("database is locked" in text or "database is busy" in text):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
 PASS_LOCK = 0x63726D01
 """The PostgreSQL advisory lock one session's event pass holds ("crm" 1)."""
 
@@ -80,8 +106,8 @@ class Engine:
     """Injected wait for outbound retries (tests); None waits for real."""
 
     deferred: bool = False
-    """The last pass left the events to another session's pass under way (PostgreSQL): try again
-    shortly."""
+    """The last pass left events for later (another session's pass was under way on PostgreSQL, or
+    the database was busy): try again shortly."""
 
     def process_events(self, *, now: datetime | None = None, limit: int = BATCH) -> list[RunResult]:
         """Fire the event-triggered rules for every event logged since the last pass.
@@ -118,42 +144,76 @@ class Engine:
             items, last = happenings(cursor, limit)
             if last == cursor:
                 return results
-            for item in items:
-                for rule_id, rule, fires_after in rules:
-                    if item.event_id > fires_after and trigger_matches(rule.trigger, item):
-                        made = self.fire(
-                            rule_id, rule, key=f"event:{item.event_id}", entity=item.entity, record_id=item.record_id,
-                            event_id=item.event_id, txn=item.txn, fallback=item.values or None, now=now,
-                        )  # fmt: skip
-                        if made is not None:
-                            results.append(made)
             settled = last
+            for item in items:
+                try:
+                    results.extend(self._fire_all(rules, item, now))
+                except TransientFailure:
+                    # Read again from this event next pass; its runs already made are not made twice.
+                    self.deferred = True
+                    last = newest = settled = item.event_id - 1
+                    break
             if is_postgres():
                 recent = [item.event_id for item in items if item.at >= now - LATE_COMMIT]
-                settled = min([last, *(event_id - 1 for event_id in recent)])
+                settled = min([settled, *(event_id - 1 for event_id in recent)])
             if stored is None or settled > int(stored):
-                put_setting(CURSOR, settled)
+                if not self._keep_cursor(settled):
+                    return results
                 stored = settled
             if last >= newest:
                 return results
             cursor = last
 
+    def _keep_cursor(self, settled: int) -> bool:
+        """Store the read position; a busy database leaves it where it was (the runs made are
+        not made again) and defers the rest of the pass."""
+        try:
+            put_setting(CURSOR, settled)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            self.deferred = True
+            return False
+        return True
+
+    def _fire_all(self, rules: list[tuple[int, Rule, int]], item: Any, now: datetime) -> list[RunResult]:
+        """The runs one happening makes: each rule whose trigger it matches, fired once."""
+        made = []
+        for rule_id, rule, fires_after in rules:
+            if item.event_id > fires_after and trigger_matches(rule.trigger, item):
+                result = self.fire(
+                    rule_id, rule, key=f"event:{item.event_id}", entity=item.entity, record_id=item.record_id,
+                    event_id=item.event_id, txn=item.txn, fallback=item.values or None, now=now,
+                )  # fmt: skip
+                if result is not None:
+                    made.append(result)
+        return made
+
     def check_time(self, *, now: datetime | None = None) -> list[RunResult]:
-        """Fire the time-based rules for every record whose condition holds now (once per episode)."""
+        """Fire the time-based rules for every record whose condition holds now (once per episode);
+        a run the database refused for a moment is left for the next check, which finds it due again."""
         now = now or clock.now()
         results: list[RunResult] = []
         for rule_id, rule, _ in enabled_rules():
             if rule.trigger.type not in TIME_TRIGGERS:
                 continue
             for entity, record_id, key in automation_time.due(rule_id, rule.trigger, now):
-                made = self.fire(rule_id, rule, key=key, entity=entity, record_id=record_id, event_id=None, txn="", now=now)
+                try:
+                    made = self.fire(rule_id, rule, key=key, entity=entity, record_id=record_id, event_id=None, txn="", now=now)
+                except TransientFailure:
+                    self.deferred = True
+                    return results
                 if made is not None:
                     results.append(made)
         return results
 
     def tick(self, *, now: datetime | None = None) -> list[RunResult]:
         """One scheduler pass: new events, then the time-based rules."""
-        return self.process_events(now=now) + self.check_time(now=now)
+        events = self.process_events(now=now)
+        deferred = self.deferred
+        timed = self.check_time(now=now)
+        self.deferred = self.deferred or deferred
+        return events + timed
 
     def fire(
         self,
@@ -211,7 +271,10 @@ class Engine:
                 AutomationRun.update(
                     status="sending" if pending else "done", outcomes=outcomes, finished_at=tx.now
                 ).where(AutomationRun.id == run_id).execute()
-        except Exception as error:  # noqa: BLE001 - any failure of a rule is recorded, never raised at the user
+        except Exception as error:  # any failure of a rule is recorded (or retried), never raised at the user
+            if is_transient(error):
+                log.info("automation %r on %s #%s waits for a busy database: %s", rule.name, entity, record_id, error)
+                raise TransientFailure(str(error)) from error
             message = f"{type(error).__name__}: {error}" if not str(error).startswith(type(error).__name__) else str(error)
             log.warning("automation %r failed on %s #%s: %s", rule.name, entity, record_id, message)
             self._record(rule_id, rule, key, entity, record_id, event_id, depth, "failed", [], message)
