@@ -31,7 +31,7 @@ from crm_tui import clock
 from crm_tui.config import SmtpSettings
 from crm_tui.models import AutomationRule, AutomationRun, User, database
 from crm_tui.schemas.automation import OUTBOUND, TIME_TRIGGERS, Rule
-from crm_tui.services import automation_time
+from crm_tui.services import automation_time, rollups
 from crm_tui.services.automation_actions import Outbound, apply, outbound_request
 from crm_tui.services.automation_match import conditions_hold, happenings, record_view, trigger_matches
 from crm_tui.services.automation_outbound import OutboundError, post_json, send_mail
@@ -208,12 +208,23 @@ class Engine:
         return results
 
     def tick(self, *, now: datetime | None = None) -> list[RunResult]:
-        """One scheduler pass: new events, then the time-based rules."""
+        """One scheduler pass: new events, the time-based rules, then housekeeping."""
         events = self.process_events(now=now)
         deferred = self.deferred
         timed = self.check_time(now=now)
         self.deferred = self.deferred or deferred
+        self._housekeeping()
         return events + timed
+
+    def _housekeeping(self) -> None:
+        """Fold the dashboard rollup's appended rows once there are enough (a short write that
+        waits for the next tick when the database is busy)."""
+        try:
+            rollups.compact_if_due()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.info("rollup compaction waits for a busy database: %s", error)
 
     def fire(
         self,

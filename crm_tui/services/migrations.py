@@ -370,9 +370,19 @@ def _to_v11(migrator: SchemaMigrator) -> None:
     FieldAccess.create_table(safe=False)
 
 
+def _to_v12(migrator: SchemaMigrator) -> None:
+    """v12: the deal rollup behind the dashboard's period figures (deal_day and its triggers),
+    computed from the deals as they are. The rollup is derived data with its own installer, which
+    later versions call again if the deal table is rebuilt (a SQLite rebuild drops its triggers)."""
+    from crm_tui.services import rollups
+
+    rollups.install()
+    rollups.rebuild()
+
+
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {
     2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5, 6: _to_v6, 7: _to_v7, 8: _to_v8, 9: _to_v9, 10: _to_v10,
-    11: _to_v11,
+    11: _to_v11, 12: _to_v12,
 }  # fmt: skip
 """Version number -> the step that brings the previous version to it."""
 

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from peewee import JOIN, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, Stage, Task
+from crm_tui.models.rollup import DealDay
 from crm_tui.services.report_sql import (
     Money,
     ReportFilter,
     as_int,
     between,
+    day_rows,
     days,
+    live_groups,
     narrow,
     open_deals,
+    rolled,
     seconds,
     weighted_sum,
 )
@@ -138,18 +143,7 @@ def period_figures(f: ReportFilter) -> PeriodFigures:
     each on its own covering index (deal_created_months, deal_closed_months), so the work grows with
     the period's deals, not with the table.
     """
-    created = narrow(
-        Deal.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(between(Deal.created_at, f.start, f.end)),
-        f,
-    ).group_by(Deal.currency)
-    closed = narrow(
-        Deal.select(
-            Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), fn.SUM(seconds(Deal.closed_at) - seconds(Deal.created_at))
-        )
-        .join(Stage, on=(Deal.stage == Stage.id))
-        .where(between(Deal.closed_at, f.start, f.end), Stage.kind.in_(["won", "lost"])),
-        f,
-    ).group_by(Stage.kind, Deal.currency)
+    created, closed = _period_queries(f)
     new_count, new_value = 0, {}
     for code, n, amount in created.tuples():
         new_count += as_int(n)
@@ -182,6 +176,34 @@ def period_figures(f: ReportFilter) -> PeriodFigures:
         win_rate_count=100 * counts["won"] / decided if decided else None,
         win_rate_value=dict(sorted(rates.items())),
     )
+
+
+def _period_queries(f: ReportFilter) -> tuple[Any, Any]:
+    """(currency, count, value) of the deals created in the period, and (kind, currency, count,
+    value, cycle seconds) of those won or lost in it: from the deal rollup for whole days."""
+    if rolled(f.start, f.end):
+        created = day_rows(f, f.start, f.end, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=False)
+        closed = day_rows(
+            f, f.start, f.end, Stage.kind, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount),
+            fn.SUM(DealDay.secs), closed=True,
+        ).where(Stage.kind.in_(["won", "lost"]))  # fmt: skip
+        return (
+            created.group_by(DealDay.currency).having(live_groups()),
+            closed.group_by(Stage.kind, DealDay.currency).having(live_groups()),
+        )
+    created = narrow(
+        Deal.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(between(Deal.created_at, f.start, f.end)),
+        f,
+    ).group_by(Deal.currency)
+    closed = narrow(
+        Deal.select(
+            Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), fn.SUM(seconds(Deal.closed_at) - seconds(Deal.created_at))
+        )
+        .join(Stage, on=(Deal.stage == Stage.id))
+        .where(between(Deal.closed_at, f.start, f.end), Stage.kind.in_(["won", "lost"])),
+        f,
+    ).group_by(Stage.kind, Deal.currency)
+    return created, closed
 
 
 def _overdue_tasks(f: ReportFilter, now: datetime) -> int:

@@ -8,12 +8,14 @@ exact integer sums into percentages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from peewee import JOIN, SQL, Case, Select, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, database
+from crm_tui.models.rollup import DealDay
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.report_cards import open_pipeline
 from crm_tui.services.report_sql import (
@@ -22,12 +24,15 @@ from crm_tui.services.report_sql import (
     add_months,
     as_int,
     between,
+    day_rows,
     key_of,
+    live_groups,
     month_key,
     month_start,
     narrow,
     open_deals,
     probability,
+    rolled,
     weighted_sum,
 )
 
@@ -64,23 +69,12 @@ def monthly(f: ReportFilter, months: int = 12) -> list[MonthFigures]:
     # Two range reads, on the created-months and closed-months covering indexes, each grouped by
     # month key and currency. One pass producing both keys per row was slower: SQLite's GROUP BY
     # sorts every row, and sorting on the combined keys cost more than the second read.
-    created = narrow(
-        Deal.select(month_key(Deal.created_at), Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(
-            between(Deal.created_at, first, after)
-        ),
-        f,
-    ).group_by(month_key(Deal.created_at), Deal.currency)
-    closed = narrow(
-        Deal.select(month_key(Deal.closed_at), Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
-        .join(Stage, on=(Deal.stage == Stage.id))
-        .where(between(Deal.closed_at, first, after), Stage.kind.in_(["won", "lost"])),
-        f,
-    ).group_by(month_key(Deal.closed_at), Stage.kind, Deal.currency)
+    created, closed = _month_queries(f, first, after)
     for key, code, n, amount in created.tuples():
-        counts[key]["created"] += n
+        counts[key]["created"] += as_int(n)
         rows[key]["created"][code] = as_int(amount)
     for key, kind, code, n, amount in closed.tuples():
-        counts[key][kind] += n
+        counts[key][kind] += as_int(n)
         rows[key][kind][code] = as_int(amount)
     return [
         MonthFigures(
@@ -94,6 +88,34 @@ def monthly(f: ReportFilter, months: int = 12) -> list[MonthFigures]:
         )
         for key in rows
     ]
+
+
+def _month_queries(f: ReportFilter, first: datetime, after: datetime) -> tuple[Any, Any]:
+    """(month, currency, count, value) of the deals created, and (month, kind, currency, count,
+    value) of those won or lost, in the months [first, after): from the deal rollup by default."""
+    if rolled(first, after):
+        month = month_key(DealDay.day)
+        created = day_rows(f, first, after, month, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=False)
+        closed = day_rows(
+            f, first, after, month, Stage.kind, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=True
+        ).where(Stage.kind.in_(["won", "lost"]))
+        return (
+            created.group_by(month, DealDay.currency).having(live_groups()),
+            closed.group_by(month, Stage.kind, DealDay.currency).having(live_groups()),
+        )
+    created = narrow(
+        Deal.select(month_key(Deal.created_at), Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(
+            between(Deal.created_at, first, after)
+        ),
+        f,
+    ).group_by(month_key(Deal.created_at), Deal.currency)
+    closed = narrow(
+        Deal.select(month_key(Deal.closed_at), Stage.kind, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
+        .join(Stage, on=(Deal.stage == Stage.id))
+        .where(between(Deal.closed_at, first, after), Stage.kind.in_(["won", "lost"])),
+        f,
+    ).group_by(month_key(Deal.closed_at), Stage.kind, Deal.currency)
+    return created, closed
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from peewee import JOIN, SQL, Case, Cast, ColumnBase, Expression, NodeList, Valu
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Stage
+from crm_tui.models.rollup import DealDay
+from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.record_lists import period_range
 from crm_tui.services.search_index import is_postgres
@@ -173,6 +175,35 @@ def narrow(query, f: ReportFilter | None, *, pipeline: bool = True):
     if f.tag_id is not None:
         query = query.where(Deal.id.in_(DealTag.select(DealTag.deal).where(DealTag.tag == f.tag_id)))
     return query
+
+
+def rolled(start: datetime, end: datetime) -> bool:
+    """Whether [start, end) is answered from the deal rollup (whole days) rather than the deals."""
+    return rollups.usable(start, end)
+
+
+def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBase, closed: bool):
+    """SELECT `columns` over the deal rollup's rows for [start, end) (whole days) matching the
+    filter's pipeline, owner and tag: its "closed" rows (Stage joined for the kind) or its
+    "created" ones. Group it, and keep groups with HAVING live_groups(): rows that cancelled out
+    before compaction leave a group of zero deals the deals themselves would not show."""
+    query = DealDay.select(*columns).where(
+        DealDay.tag_id == (f.tag_id or 0), DealDay.day >= start.date(), DealDay.day < end.date()
+    )
+    if closed:
+        query = query.join(Stage, on=(DealDay.stage_id == Stage.id)).where(DealDay.stage_id.is_null(False))
+    else:
+        query = query.where(DealDay.stage_id.is_null())
+    if f.pipeline_id is not None:
+        query = query.where(DealDay.pipeline_id == f.pipeline_id)
+    if f.owner_id is not None:
+        query = query.where(DealDay.owner_id == f.owner_id)
+    return query
+
+
+def live_groups() -> Expression:
+    """SQL HAVING: the group still counts at least one deal."""
+    return fn.SUM(DealDay.n) != 0
 
 
 def open_deals(f: ReportFilter | None, *columns: ColumnBase):

@@ -18,7 +18,7 @@ from playhouse.migrate import SchemaMigrator
 from crm_tui import clock
 from crm_tui.db import DatabaseError, Target, backup
 from crm_tui.models import ALL_MODELS, Pipeline, Stage, WorkspaceSetting, database
-from crm_tui.services import search_index
+from crm_tui.services import rollups, search_index
 from crm_tui.services.migrations import CURRENT_VERSION, MIGRATIONS
 from crm_tui.services.workspace_settings import DEFAULT_LOST_REASONS, put_setting
 
@@ -95,7 +95,7 @@ def create(*, currency: str = "USD") -> SchemaReport:
         if existing is not None:  # another process created it while we waited
             return SchemaReport("current", existing, existing)
         known = {model._meta.table_name for model in ALL_MODELS}
-        foreign = sorted(name for name in set(database.get_tables()) - known if not search_index.owns_table(name))
+        foreign = sorted(name for name in set(database.get_tables()) - known if not (search_index.owns_table(name) or rollups.owns_table(name)))
         if foreign:
             raise DatabaseError(
                 f"this database already holds other tables ({', '.join(foreign[:5])}); "
@@ -103,6 +103,7 @@ def create(*, currency: str = "USD") -> SchemaReport:
             )
         database.create_tables(ALL_MODELS)
         search_index.install()
+        rollups.install()
         put_setting("schema_version", CURRENT_VERSION)
         put_setting("currency", currency)
         put_setting("lost_reasons", DEFAULT_LOST_REASONS)

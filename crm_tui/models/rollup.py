@@ -1,0 +1,41 @@
+"""The dashboard's deal rollup: how many deals were created and closed each day, and their value,
+by pipeline, owner, currency and tag, kept up to date by database triggers.
+
+`deal_day` is not part of ALL_MODELS: it holds no facts of its own (every row can be rebuilt from
+the deals by `services.rollups.rebuild()`), and its triggers are back-end specific, so
+`services.rollups.install()` creates it next to the record tables.
+"""
+
+from __future__ import annotations
+
+from peewee import BigIntegerField, CharField, DateField, IntegerField
+
+from crm_tui.models.base import BaseModel
+
+
+class DealDay(BaseModel):
+    """One change to the day's figures: +1 when a deal starts counting in a group, -1 (with the
+    same values) when it stops. Rows of one group add up; compaction folds them into one.
+
+    `stage_id` is None for the "created" measure (`day` = the deal's creation day) and the deal's
+    current stage for the "closed" one (`day` = its `closed_at` day; the report joins the stage for
+    its kind, so a stage turned from won to lost moves its deals with it). `tag_id` 0 counts every
+    deal; a tagged deal is counted again under each of its tags. `secs` is closed - created in
+    whole seconds on closed rows, 0 on created ones.
+    """
+
+    day = DateField()
+    stage_id = BigIntegerField(null=True)
+    pipeline_id = BigIntegerField()
+    owner_id = BigIntegerField(null=True)
+    currency = CharField()
+    tag_id = BigIntegerField(default=0)
+    n = IntegerField()
+    amount = BigIntegerField()
+    secs = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "deal_day"
+        indexes = (
+            (("tag_id", "day", "stage_id", "pipeline_id", "owner_id", "currency", "n", "amount", "secs"), False),
+        )
