@@ -177,6 +177,12 @@ def _hits(target: Target) -> dict[str, set[tuple[str, int]]]:
 # -- the copy --------------------------------------------------------------------------------------
 
 
+ROLLUP_GROUPS = (
+    "SELECT day, stage_id, pipeline_id, owner_id, currency, tag_id, SUM(n), SUM(amount), SUM(secs) FROM deal_day "
+    "GROUP BY day, stage_id, pipeline_id, owner_id, currency, tag_id HAVING SUM(n) <> 0"
+)
+
+
 def test_every_row_of_every_table_arrives_unchanged(source: Target, pg_target: Target) -> None:
     seen: list[tuple[int, int]] = []
     report = db_copy.copy_workspace(source, pg_target, progress=lambda done, total: seen.append((done, total)))
@@ -195,6 +201,12 @@ def test_every_row_of_every_table_arrives_unchanged(source: Target, pg_target: T
         row[0] for row in sqlite3.connect(str(source.path)).execute("SELECT amount FROM deal")
     )
     assert report.schema_version == db_copy.CURRENT_VERSION
+    # The destination's triggers built its dashboard rollup as the deals and tags arrived.
+    with sqlite3.connect(str(source.path)) as reader:
+        expected = sorted(tuple(str(v) for v in row) for row in reader.execute(ROLLUP_GROUPS))
+    with _pg(pg_target) as conn:
+        arrived = sorted(tuple(str(v) for v in row) for row in conn.execute(ROLLUP_GROUPS))
+    assert arrived == expected and len(expected) > 10
     # Progress climbs to the total, in steps a bar can show.
     assert seen[0] == (0, report.rows) and seen[-1] == (report.rows, report.rows)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

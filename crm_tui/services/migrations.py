@@ -371,11 +371,13 @@ def _to_v11(migrator: SchemaMigrator) -> None:
 
 
 def _to_v12(migrator: SchemaMigrator) -> None:
-    """v12: the deal rollup behind the dashboard's period figures (deal_day and its triggers),
-    computed from the deals as they are. The rollup is derived data with its own installer, which
+    """v12: the deal rollup behind the dashboard's period figures (deal_day and its triggers), and
+    an index of the deleted deals (task counts take their tasks away instead of joining every task);
+    the rollup is computed from the deals as they are. It is derived data with its own installer, which
     later versions call again if the deal table is rebuilt (a SQLite rebuild drops its triggers)."""
     from crm_tui.services import rollups
 
+    migrator.database.execute_sql('CREATE INDEX "deal_deleted" ON "deal" ("id") WHERE deleted_at IS NOT NULL')
     rollups.install()
     rollups.rebuild()
 

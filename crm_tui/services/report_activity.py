@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, Case, fn
 
 from crm_tui import clock
-from crm_tui.models import Deal, Event, Stage, Task, User, database
-from crm_tui.services.report_sql import as_int, next_day
+from crm_tui.models import Deal, Event, Stage, Task, User
+from crm_tui.services.report_sql import as_int, next_day, on_deleted_deals
 
 _NOTE_PREVIEW = 80
 """Characters of a note shown in the feed."""
@@ -175,51 +175,27 @@ def my_tasks(user_id: int, *, limit: int = 10, now: datetime | None = None, day_
     time and tasks on deleted deals are left out."""
     now = now or clock.now()
     day_end = day_end or next_day(now)
-    bucket = Case(None, [(Task.due_at < now, 0), (Task.due_at < day_end, 1)], 2)
-    tasks = (
-        Task.select(Task.id, Task.title, Task.due_at, Task.deal, Deal.title.alias("deal_title"), bucket.alias("bucket"))
-        .join(Deal, JOIN.LEFT_OUTER, on=(Task.deal == Deal.id))
-        .where(
-            Task.assignee == user_id,
-            Task.done == False,
-            Task.due_at.is_null(False),
-            Task.deal.is_null() | Deal.deleted_at.is_null(),
+    mine = [Task.assignee == user_id, Task.done == False, Task.due_at.is_null(False)]
+    ranges = [Task.due_at < now, (Task.due_at >= now) & (Task.due_at < day_end), Task.due_at >= day_end]
+    groups: list[list[TaskItem]] = []
+    for due in ranges:
+        # Each group's first tasks from the (assignee, done, due_at) index, stopping at `limit`.
+        first = (
+            Task.select(Task.id, Task.title, Task.due_at, Task.deal, Deal.title)
+            .join(Deal, JOIN.LEFT_OUTER, on=(Task.deal == Deal.id))
+            .where(*mine, due, Task.deal.is_null() | Deal.deleted_at.is_null())
+            .order_by(Task.due_at, Task.id)
+            .limit(limit)
         )
-        .alias("task_bucket")
-    )
-    ranked = Select(
-        [tasks],
-        [
-            tasks.c.id,
-            tasks.c.title,
-            tasks.c.due_at,
-            tasks.c.deal_id,
-            tasks.c.deal_title,
-            tasks.c.bucket,
-            fn.ROW_NUMBER().over(partition_by=[tasks.c.bucket], order_by=[tasks.c.due_at, tasks.c.id]).alias("rn"),
-            fn.COUNT(SQL("*")).over(partition_by=[tasks.c.bucket]).alias("n"),
-        ],
-    ).alias("ranked")
-    query = (
-        Select(
-            [ranked],
+        groups.append(
             [
-                ranked.c.id,
-                ranked.c.title,
-                ranked.c.due_at,
-                ranked.c.deal_id,
-                ranked.c.deal_title,
-                ranked.c.bucket,
-                ranked.c.n,
-            ],
+                TaskItem(task_id, title, Task.due_at.python_value(due_at), deal_id, deal_title)
+                for task_id, title, due_at, deal_id, deal_title in first.tuples()
+            ]
         )
-        .where(ranked.c.rn <= limit)
-        .order_by(ranked.c.bucket, ranked.c.rn)
-        .bind(database)
-    )
-    groups: list[list[TaskItem]] = [[], [], []]
-    counts = [0, 0, 0]
-    for task_id, title, due_at, deal_id, deal_title, group, n in query.tuples():
-        groups[group].append(TaskItem(task_id, title, Task.due_at.python_value(due_at), deal_id, deal_title))
-        counts[group] = as_int(n)
+    # The counts from the index alone, less the tasks on deleted deals (see on_deleted_deals).
+    sums = [fn.SUM(Case(None, [(due, 1)], 0)) for due in ranges]
+    every = Task.select(*sums).where(*mine).tuples().first() or (0, 0, 0)
+    hidden = on_deleted_deals(*sums).where(*mine).tuples().first() or (0, 0, 0)
+    counts = [as_int(total) - as_int(gone) for total, gone in zip(every, hidden, strict=True)]
     return MyTasks(groups[0], groups[1], groups[2], counts[0], counts[1], counts[2])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, Stage, Task
@@ -28,6 +28,7 @@ from crm_tui.services.report_sql import (
     days,
     live_groups,
     narrow,
+    on_deleted_deals,
     open_deals,
     rolled,
     seconds,
@@ -207,8 +208,17 @@ def _period_queries(f: ReportFilter) -> tuple[Any, Any]:
 
 
 def _overdue_tasks(f: ReportFilter, now: datetime) -> int:
-    # From the (done, due_at) index to each task's deal by id: tasks on deleted deals are hidden
-    # with their deal (my_tasks leaves them out too), and pipeline and tag filters apply to it.
+    # Tasks on deleted deals are hidden with their deal (my_tasks leaves them out too).
+    if f.pipeline_id is None and f.tag_id is None:
+        # Counted on the task indexes alone, less those on deleted deals (found from the few deleted
+        # deals): joining every overdue task to its deal cost 170 ms at 1M deals.
+        due = [Task.done == False, Task.due_at < now]
+        if f.owner_id is not None:
+            due.append(Task.assignee == f.owner_id)
+        return as_int(Task.select(fn.COUNT(SQL("*"))).where(*due).scalar()) - as_int(
+            on_deleted_deals(fn.COUNT(SQL("*"))).where(*due).scalar()
+        )
+    # The pipeline and tag filters apply to the task's deal: from the (done, due_at) index to it by id.
     query = (
         Task.select(fn.COUNT(Task.id))
         .join(Deal, JOIN.LEFT_OUTER, on=(Task.deal == Deal.id))
@@ -216,9 +226,7 @@ def _overdue_tasks(f: ReportFilter, now: datetime) -> int:
     )
     if f.owner_id is not None:
         query = query.where(Task.assignee == f.owner_id)
-    if f.pipeline_id is not None or f.tag_id is not None:
-        query = narrow(query, ReportFilter(f.pipeline_id, None, f.tag_id, f.start, f.end))
-    return as_int(query.scalar())
+    return as_int(narrow(query, ReportFilter(f.pipeline_id, None, f.tag_id, f.start, f.end)).scalar())
 
 
 def change(current: float | None, previous: float | None) -> Change:

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from peewee import JOIN, SQL, Case, Cast, ColumnBase, Expression, NodeList, Value, fn
 
 from crm_tui import clock
-from crm_tui.models import Deal, DealTag, Stage
+from crm_tui.models import Deal, DealTag, Stage, Task
 from crm_tui.models.rollup import DealDay
 from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
@@ -204,6 +204,13 @@ def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBa
 def live_groups() -> Expression:
     """SQL HAVING: the group still counts at least one deal."""
     return fn.SUM(DealDay.n) != 0
+
+
+def on_deleted_deals(*columns: ColumnBase):
+    """SELECT `columns` over the tasks on deleted deals (Task and Deal in scope), read from the
+    deleted deals' partial index and then each one's tasks: what a count over the task indexes
+    alone takes away to leave deleted deals out."""
+    return Deal.select(*columns).join(Task, JOIN.CROSS).where(Deal.deleted_at.is_null(False), Task.deal == Deal.id)
 
 
 def open_deals(f: ReportFilter | None, *columns: ColumnBase):

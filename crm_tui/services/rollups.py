@@ -193,7 +193,10 @@ def rebuild() -> int:
 def compact_if_due() -> bool:
     """Fold the rows appended since the last compaction once there are COMPACT_AFTER of them."""
     newest = _newest()
-    if newest - int(get_setting(_COMPACTED) or 0) < COMPACT_AFTER:
+    mark = int(get_setting(_COMPACTED) or 0)
+    if mark > newest:  # the setting came with a copied workspace (crm db copy): its ids were the source's
+        mark = 0
+    if newest - mark < COMPACT_AFTER:
         return False
     with database.atomic():
         _fold(newest)
