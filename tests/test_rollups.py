@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, User, database
 from crm_tui.services import deals, rollups
-from crm_tui.services.report_cards import period_figures
-from crm_tui.services.report_pipeline import monthly
+from crm_tui.services.report_cards import open_pipeline, period_figures
+from crm_tui.services.report_pipeline import by_stage, forecast, monthly
 from crm_tui.services.report_sql import ReportFilter
 from crm_tui.services.workspace import Workspace
 from tests.helpers import make_deal, stage_named
@@ -21,12 +21,15 @@ NOW = datetime(2026, 11, 20, 15, 30)
 
 
 def folded() -> list[tuple]:
-    """The rollup's groups that count, whatever state of compaction it is in."""
-    cols = "day, stage_id, pipeline_id, owner_id, currency, tag_id"
-    rows = database.execute_sql(
-        f"SELECT {cols}, SUM(n), SUM(amount), SUM(secs) FROM deal_day GROUP BY {cols} HAVING SUM(n) <> 0"
-    ).fetchall()
-    return sorted(tuple(str(value) for value in row) for row in rows)
+    """Both rollups' groups that count, whatever state of compaction they are in."""
+    groups = []
+    for r in rollups.ROLLUPS:
+        cols, sums = ", ".join(r.keys), ", ".join(f"SUM({v})" for v in r.values)
+        rows = database.execute_sql(
+            f"SELECT '{r.table}', {cols}, {sums} FROM {r.table} GROUP BY {cols} HAVING SUM(n) <> 0"
+        ).fetchall()
+        groups += sorted(tuple(str(value) for value in row) for row in rows)
+    return groups
 
 
 def filters(tag_ids: list[int], owner_ids: list[int], pipeline_id: int) -> list[ReportFilter]:
@@ -39,11 +42,15 @@ def filters(tag_ids: list[int], owner_ids: list[int], pipeline_id: int) -> list[
     return out
 
 
+def figures(f: ReportFilter) -> tuple:
+    return period_figures(f), monthly(f), open_pipeline(f), by_stage(f), forecast(f, today=NOW.date())
+
+
 def assert_same_figures(cases: list[ReportFilter]) -> None:
     for f in cases:
-        rolled = (period_figures(f), monthly(f))
+        rolled = figures(f)
         with rollups.disabled():
-            direct = (period_figures(f), monthly(f))
+            direct = figures(f)
         assert rolled == direct, f
 
 
@@ -59,11 +66,14 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
         pipeline=other_pipeline, name="Ask", position=0, probability=50, kind="open", created_at=NOW, updated_at=NOW
     ).execute()
     made: list[int] = []
-    for step in range(160):
+    for step in range(240):
         action = rng.choice(["create"] * 4 + ["move", "edit", "edit", "dates", "delete", "restore", "tag", "untag", "retag", "purge", "pipe"])
         deal_id = rng.choice(made) if made else None
         if action == "create" or deal_id is None:
-            snap = make_deal(ctx, f"deal {step}", amount=rng.randrange(0, 90_000), currency=rng.choice(["USD", "EUR"]))
+            close = rng.choice([None, NOW.date() + timedelta(days=rng.randrange(-60, 300))])
+            snap = make_deal(
+                ctx, f"deal {step}", amount=rng.randrange(0, 90_000), currency=rng.choice(["USD", "EUR"]), expected_close=close
+            )
             made.append(snap.id)
         elif action == "move":
             deal = Deal.get_by_id(deal_id)
@@ -73,7 +83,13 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
         elif action == "edit":
             # One column at a time: each watched column alone must move the deal's rows.
             field, value = rng.choice(
-                [("amount", rng.randrange(0, 90_000)), ("currency", rng.choice(["USD", "EUR", "GBP"])), ("owner", rng.choice([*owners, None]))]
+                [
+                    ("amount", rng.randrange(0, 90_000)),
+                    ("currency", rng.choice(["USD", "EUR", "GBP"])),
+                    ("owner", rng.choice([*owners, None])),
+                    ("probability", rng.choice([None, 0, 35, 80])),
+                    ("expected_close", rng.choice([None, NOW.date() + timedelta(days=rng.randrange(-60, 300))])),
+                ]
             )
             Deal.update({getattr(Deal, field): value}).where(Deal.id == deal_id).execute()
         elif action == "dates":
@@ -99,13 +115,20 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
         elif action == "pipe":
             Deal.update(pipeline=other_pipeline, stage=other_stage).where(Deal.id == deal_id).execute()
     cases = filters(tags, owners, other_pipeline)
+    for target in (won, lost):  # whatever the dice did, a tagged deal won and one lost this month
+        closing = make_deal(ctx, "closing", amount=5_000, probability=60)
+        DealTag.insert(deal=closing.id, tag=tags[0]).execute()
+        deals.move_deal(ctx, closing.id, target, from_stage_id=open_stage, lost_reason="Price")
     assert any(period_figures(f).won_count and period_figures(f).lost_count for f in cases)  # the data covers both
     assert any(period_figures(f).new_count for f in cases if f.tag_id)
+    assert sum(bucket.count for bucket in forecast(cases[0], today=NOW.date()) if bucket.key not in ("undated",)) > 5
+    assert any(open_pipeline(f)[0] and open_pipeline(f)[2] for f in cases if f.tag_id)
     assert_same_figures(cases)
     appended = folded()
     rollups.compact()
     assert folded() == appended
-    assert database.execute_sql("SELECT COUNT(*) FROM deal_day").fetchone()[0] == len(appended)  # one row per group
+    rows = sum(database.execute_sql(f"SELECT COUNT(*) FROM {r.table}").fetchone()[0] for r in rollups.ROLLUPS)
+    assert rows == len(appended)  # one row per group
     assert_same_figures(cases)
     with database.atomic():
         rollups.rebuild()
@@ -135,6 +158,7 @@ def test_compaction_waits_for_enough_rows_and_keeps_the_figures(workspace: Works
         make_deal(ctx, f"e{n}", amount=10)
     before = folded()
     assert rollups.compact_if_due()
-    assert folded() == before and database.execute_sql("SELECT COUNT(*) FROM deal_day").fetchone()[0] == len(before)
+    assert folded() == before
+    assert database.execute_sql("SELECT COUNT(*) FROM deal_day").fetchone()[0] == len([g for g in before if g[0] == "deal_day"])
     f = ReportFilter.for_period("this_month", today=date(2026, 11, 20))
     assert period_figures(f).new_count == 15 and period_figures(f).new_value == {"USD": 150}

@@ -1,9 +1,10 @@
-"""The dashboard's deal rollup: how many deals were created and closed each day, and their value,
-by pipeline, owner, currency and tag, kept up to date by database triggers.
+"""The dashboard's deal rollups, kept up to date by database triggers: how many deals were created
+and closed each day (`deal_day`), and the live deals by stage and expected close date
+(`deal_open`), with their value, by pipeline, owner, currency and tag.
 
-`deal_day` is not part of ALL_MODELS: it holds no facts of its own (every row can be rebuilt from
-the deals by `services.rollups.rebuild()`), and its triggers are back-end specific, so
-`services.rollups.install()` creates it next to the record tables.
+They are not part of ALL_MODELS: they hold no facts of their own (every row can be rebuilt from the
+deals by `services.rollups.rebuild()`), and their triggers are back-end specific, so
+`services.rollups.install()` creates them next to the record tables.
 """
 
 from __future__ import annotations
@@ -38,4 +39,31 @@ class DealDay(BaseModel):
         table_name = "deal_day"
         indexes = (
             (("tag_id", "day", "stage_id", "pipeline_id", "owner_id", "currency", "n", "amount", "secs"), False),
+        )
+
+
+class DealOpen(BaseModel):
+    """One change to the live deals of a group: +1 when a deal joins it, -1 (same values) when it
+    leaves. The report keeps the rows of open stages (joining the stage for its kind and
+    probability). `weighted` is SUM(amount x probability) of the deals with a probability of their
+    own; `unweighted` is SUM(amount) of the others, which take their stage's probability."""
+
+    stage_id = BigIntegerField()
+    pipeline_id = BigIntegerField()
+    owner_id = BigIntegerField(null=True)
+    currency = CharField()
+    expected_close = DateField(null=True)
+    tag_id = BigIntegerField(default=0)
+    n = IntegerField()
+    amount = BigIntegerField()
+    weighted = BigIntegerField()
+    unweighted = BigIntegerField()
+
+    class Meta:
+        table_name = "deal_open"
+        indexes = (
+            (
+                ("tag_id", "stage_id", "pipeline_id", "owner_id", "currency", "expected_close", "n", "amount", "weighted", "unweighted"),
+                False,
+            ),
         )

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, SQL, fn
+from peewee import JOIN, SQL, Cast, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, Stage, Task
-from crm_tui.models.rollup import DealDay
+from crm_tui.models.rollup import DealDay, DealOpen
+from crm_tui.services import rollups
 from crm_tui.services.report_sql import (
     Money,
     ReportFilter,
@@ -30,6 +31,9 @@ from crm_tui.services.report_sql import (
     narrow,
     on_deleted_deals,
     open_deals,
+    open_groups,
+    open_rows,
+    open_weight,
     rolled,
     seconds,
     weighted_sum,
@@ -128,10 +132,15 @@ def stat_cards(f: ReportFilter, *, now: datetime | None = None) -> StatCards:
 
 def open_pipeline(f: ReportFilter) -> tuple[int, Money, Money]:
     """Count, value and weighted value of the live deals in open stages, by currency."""
-    query = open_deals(f, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(Deal.currency)
+    if rollups.enabled():
+        weight = Cast(fn.SUM(open_weight()), "BIGINT") / 100
+        query = open_rows(f, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), weight)
+        query = query.group_by(DealOpen.currency).having(open_groups())
+    else:
+        query = open_deals(f, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(Deal.currency)
     count, total, weighted = 0, {}, {}
     for code, n, amount, weight in query.tuples():
-        count += n
+        count += as_int(n)
         total[code], weighted[code] = as_int(amount), as_int(weight)
     return count, total, weighted
 

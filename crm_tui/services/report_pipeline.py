@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, SQL, Case, Cast, Select, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, database
-from crm_tui.models.rollup import DealDay
+from crm_tui.models.rollup import DealDay, DealOpen
+from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.report_cards import open_pipeline
 from crm_tui.services.report_sql import (
@@ -31,6 +32,9 @@ from crm_tui.services.report_sql import (
     month_start,
     narrow,
     open_deals,
+    open_groups,
+    open_rows,
+    open_weight,
     probability,
     rolled,
     weighted_sum,
@@ -143,14 +147,20 @@ def by_stage(f: ReportFilter) -> list[StageFigures]:
     )
     if f.pipeline_id is not None:
         stages = stages.where(Stage.pipeline == f.pipeline_id)
-    figures = open_deals(f, Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(
-        Deal.stage, Deal.currency
-    )
+    if rollups.enabled():
+        weight = Cast(fn.SUM(open_weight()), "BIGINT") / 100
+        figures = open_rows(
+            f, DealOpen.stage_id, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), weight
+        ).group_by(DealOpen.stage_id, DealOpen.currency).having(open_groups())
+    else:
+        figures = open_deals(f, Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(
+            Deal.stage, Deal.currency
+        )
     counts: dict[int, int] = {}
     values: dict[int, Money] = {}
     weighted: dict[int, Money] = {}
     for stage_id, code, n, amount, weight in figures.tuples():
-        counts[stage_id] = counts.get(stage_id, 0) + n
+        counts[stage_id] = counts.get(stage_id, 0) + as_int(n)
         values.setdefault(stage_id, {})[code] = as_int(amount)
         weighted.setdefault(stage_id, {})[code] = as_int(weight)
     return [
@@ -250,49 +260,62 @@ def forecast(f: ReportFilter, months: int = 6, *, today: date | None = None) -> 
     today = today or clock.now().date()
     first = month_start(today)
     horizon = add_months(first, months).date()
-    bucket = Case(
-        None,
-        [
-            (Deal.expected_close.is_null(), "undated"),
-            (Deal.expected_close < today, "overdue"),
-            (Deal.expected_close >= horizon, "later"),
-        ],
-        month_key(Deal.expected_close),
-    )
-    # The bucket has bound parameters, so it is grouped on from a subquery: PostgreSQL would not
-    # see a GROUP BY copy of it (with its own parameters) as the same expression.
-    inner = open_deals(
-        f,
-        bucket.alias("bucket"),
-        Deal.currency.alias("currency"),
-        Deal.amount.alias("amount"),
-        (Deal.amount * probability()).alias("weight"),
-    ).alias("open_deal")
+    inner = _forecast_rows(f, today, horizon)
     query = (
         Select(
             [inner],
             [
                 inner.c.bucket,
                 inner.c.currency,
-                fn.COUNT(SQL("*")),
+                fn.SUM(inner.c.n),
                 fn.SUM(inner.c.amount),
                 fn.SUM(inner.c.weight).cast("BIGINT") / 100,
             ],
         )
         .group_by(inner.c.bucket, inner.c.currency)
+        .having(fn.SUM(inner.c.n) != 0)
         .bind(database)
     )
     keys = ["overdue", *(key_of(add_months(first, i)) for i in range(months)), "later", "undated"]
     found: dict[str, tuple[int, Money, Money]] = {key: (0, {}, {}) for key in keys}
     for key, code, n, amount, weight in query.tuples():
         count, value, weighted = found[key]
-        found[key] = (count + n, {**value, code: as_int(amount)}, {**weighted, code: as_int(weight)})
+        found[key] = (count + as_int(n), {**value, code: as_int(amount)}, {**weighted, code: as_int(weight)})
     return [
         ForecastBucket(
             key, _month_of(key), found[key][0], dict(sorted(found[key][1].items())), dict(sorted(found[key][2].items()))
         )
         for key in keys
     ]
+
+
+def _forecast_rows(f: ReportFilter, today: date, horizon: date) -> Any:
+    """The open deals (or open-rollup rows) as (bucket, currency, n, amount, weight x 100)."""
+    # The bucket has bound parameters, so it is grouped on from a subquery: PostgreSQL would not
+    # see a GROUP BY copy of it (with its own parameters) as the same expression.
+    if rollups.enabled():
+        close = DealOpen.expected_close
+        return open_rows(
+            f, _bucket(close, today, horizon).alias("bucket"), DealOpen.currency.alias("currency"),
+            DealOpen.n.alias("n"), DealOpen.amount.alias("amount"), open_weight().alias("weight"),
+        ).alias("open_deal")  # fmt: skip
+    return open_deals(
+        f,
+        _bucket(Deal.expected_close, today, horizon).alias("bucket"),
+        Deal.currency.alias("currency"),
+        SQL("1").alias("n"),
+        Deal.amount.alias("amount"),
+        (Deal.amount * probability()).alias("weight"),
+    ).alias("open_deal")
+
+
+def _bucket(close: Any, today: date, horizon: date) -> Any:
+    """SQL: the forecast bucket of an expected close date."""
+    return Case(
+        None,
+        [(close.is_null(), "undated"), (close < today, "overdue"), (close >= horizon, "later")],
+        month_key(close),
+    )
 
 
 def _month_of(key: str) -> date | None:

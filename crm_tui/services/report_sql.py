@@ -22,7 +22,7 @@ from peewee import JOIN, SQL, Case, Cast, ColumnBase, Expression, NodeList, Valu
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Stage, Task
-from crm_tui.models.rollup import DealDay
+from crm_tui.models.rollup import DealDay, DealOpen
 from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.record_lists import period_range
@@ -204,6 +204,33 @@ def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBa
 def live_groups() -> Expression:
     """SQL HAVING: the group still counts at least one deal."""
     return fn.SUM(DealDay.n) != 0
+
+
+def open_rows(f: ReportFilter | None, *columns: ColumnBase):
+    """SELECT `columns` over the open-deal rollup's rows in open stages (DealOpen and Stage in
+    scope) matching the filter's pipeline, owner and tag: what `open_deals` reads from the deals.
+    Group it with HAVING open_groups()."""
+    query = (
+        DealOpen.select(*columns)
+        .join(Stage, on=(DealOpen.stage_id == Stage.id))
+        .where(Stage.kind == "open", DealOpen.tag_id == ((f.tag_id if f else None) or 0))
+    )
+    if f is not None and f.pipeline_id is not None:
+        query = query.where(DealOpen.pipeline_id == f.pipeline_id)
+    if f is not None and f.owner_id is not None:
+        query = query.where(DealOpen.owner_id == f.owner_id)
+    return query
+
+
+def open_weight() -> ColumnBase:
+    """SQL: a DealOpen row's weighted value x 100 (Stage joined): the deals' own probabilities
+    times their amounts, and the others' amounts times the stage's probability."""
+    return DealOpen.weighted + fn.COALESCE(DealOpen.unweighted * Stage.probability, 0)
+
+
+def open_groups() -> Expression:
+    """SQL HAVING: the open-deal rollup's group still counts at least one deal."""
+    return fn.SUM(DealOpen.n) != 0
 
 
 def on_deleted_deals(*columns: ColumnBase):
