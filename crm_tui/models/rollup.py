@@ -9,7 +9,7 @@ deals by `services.rollups.rebuild()`), and their triggers are back-end specific
 
 from __future__ import annotations
 
-from peewee import BigIntegerField, CharField, DateField, IntegerField
+from peewee import BigIntegerField, CharField, DateField, DateTimeField, IntegerField
 
 from crm_tui.models.base import BaseModel
 
@@ -66,4 +66,24 @@ class DealOpen(BaseModel):
                 ("tag_id", "stage_id", "pipeline_id", "owner_id", "currency", "expected_close", "n", "amount", "weighted", "unweighted"),
                 False,
             ),
+        )
+
+
+class DealReach(BaseModel):
+    """How far a deal got in one pipeline: the furthest live open or won stage of that pipeline
+    among its current stage and every stage its history names (`services.reach` keeps it), with
+    the deal's creation time, owner and liveness copied so the funnel reads this table alone."""
+
+    deal_id = BigIntegerField()
+    pipeline_id = BigIntegerField()
+    top_stage_id = BigIntegerField()
+    created_at = DateTimeField()
+    owner_id = BigIntegerField(null=True)
+    live = IntegerField()
+
+    class Meta:
+        table_name = "deal_reach"
+        indexes = (
+            (("deal_id", "pipeline_id"), True),
+            (("pipeline_id", "live", "created_at", "top_stage_id", "owner_id", "deal_id"), False),
         )

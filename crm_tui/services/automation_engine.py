@@ -31,7 +31,7 @@ from crm_tui import clock
 from crm_tui.config import SmtpSettings
 from crm_tui.models import AutomationRule, AutomationRun, User, database
 from crm_tui.schemas.automation import OUTBOUND, TIME_TRIGGERS, Rule
-from crm_tui.services import automation_time, rollups
+from crm_tui.services import automation_time, reach, rollups
 from crm_tui.services.automation_actions import Outbound, apply, outbound_request
 from crm_tui.services.automation_match import conditions_hold, happenings, record_view, trigger_matches
 from crm_tui.services.automation_outbound import OutboundError, post_json, send_mail
@@ -217,10 +217,12 @@ class Engine:
         return events + timed
 
     def _housekeeping(self) -> None:
-        """Fold the dashboard rollup's appended rows once there are enough (a short write that
-        waits for the next tick when the database is busy)."""
+        """Fold the dashboard rollups' appended rows once there are enough, and carry on
+        recomputing the funnel's reach table after a stage change (short writes that wait for the
+        next tick when the database is busy)."""
         try:
             rollups.compact_if_due()
+            reach.heal()
         except Exception as error:
             if not is_transient(error):
                 raise

@@ -38,7 +38,7 @@ from crm_tui.models import (
     User,
     database,
 )
-from crm_tui.services import demo_extras, demo_fields, search_index, sql_util
+from crm_tui.services import demo_extras, demo_fields, rollups, search_index, sql_util
 from crm_tui.services import demo_words as words
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
@@ -384,7 +384,7 @@ def generate(
     if not is_empty():
         raise ServiceError("the demo generator only fills an empty workspace")
     gen = _Generator(ctx, sizes, seed, now or clock.now(), progress, open_pipeline)
-    with database.atomic():
+    with database.atomic(), rollups.suspended():  # rebuilt once at the end, not per row written
         owners = gen.team()
         pipelines = gen.pipelines()
         tags = gen.tags()

@@ -14,7 +14,10 @@ from datetime import datetime
 from peewee import JOIN, SQL, Case, Select, fn
 
 from crm_tui import clock
-from crm_tui.models import Deal, Stage, StageChange, database
+from crm_tui.models import Deal, DealTag, Stage, StageChange, database
+from crm_tui.models.rollup import DealReach
+from crm_tui.services import reach as reach_table
+from crm_tui.services import rollups
 from crm_tui.services.report_sql import (
     DAY,
     ReportFilter,
@@ -60,6 +63,8 @@ def funnel(pipeline_id: int, f: ReportFilter) -> list[FunnelStep]:
     it keeps credit for the furthest stage it reached before being lost. Only live stages of this
     pipeline count, so a deal moved in from another pipeline counts from where it entered this one.
     """
+    if rollups.enabled() and reach_table.fresh():
+        return _funnel_from_reach(pipeline_id, f)
     visited = Stage.alias("visited")
     # Deal first, then its history by the (deal, at) index, then each stage it names by id: the
     # CROSS JOIN keeps SQLite to that order (left to itself it built a throwaway index on the whole
@@ -89,7 +94,35 @@ def funnel(pipeline_id: int, f: ReportFilter) -> list[FunnelStep]:
         .where(step.pipeline == pipeline_id, step.deleted_at.is_null(), step.kind.in_(_FUNNEL_KINDS))
         .group_by(step.id, step.name, step.kind, step.position)
     )
-    rows = sorted(query.tuples(), key=lambda row: (row[2] == "won", row[3], row[0]))
+    return _steps(sorted(query.tuples(), key=lambda row: (row[2] == "won", row[3], row[0])))
+
+
+def _funnel_from_reach(pipeline_id: int, f: ReportFilter) -> list[FunnelStep]:
+    """The funnel from the reach table: the period's live deals counted by their furthest stage
+    in this pipeline (one index range), each step then summing the counts of the steps after it."""
+    tops = DealReach.select(DealReach.top_stage_id, fn.COUNT(SQL("*"))).where(
+        DealReach.pipeline_id == pipeline_id, DealReach.live == 1, between(DealReach.created_at, f.start, f.end)
+    )
+    if f.owner_id is not None:
+        tops = tops.where(DealReach.owner_id == f.owner_id)
+    if f.tag_id is not None:
+        tops = tops.where(DealReach.deal_id.in_(DealTag.select(DealTag.deal).where(DealTag.tag == f.tag_id)))
+    furthest = dict(tops.group_by(DealReach.top_stage_id).tuples())
+    stages = sorted(
+        Stage.select(Stage.id, Stage.name, Stage.kind, Stage.position)
+        .where(Stage.pipeline == pipeline_id, Stage.deleted_at.is_null(), Stage.kind.in_(_FUNNEL_KINDS))
+        .tuples(),
+        key=lambda row: (row[2] == "won", row[3], row[0]),
+    )
+    rows, beyond = [], 0
+    for stage_id, name, kind, position in reversed(stages):
+        beyond += as_int(furthest.get(stage_id, 0))
+        rows.append((stage_id, name, kind, position, beyond))
+    return _steps(rows[::-1])
+
+
+def _steps(rows: list[tuple]) -> list[FunnelStep]:
+    """FunnelSteps from (stage id, name, kind, position, deals that reached it) in funnel order."""
     steps = []
     for index, (stage_id, name, kind, _, reached) in enumerate(rows):
         following = rows[index + 1][4] if index + 1 < len(rows) else None

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from crm_tui.models import database
-from crm_tui.models.rollup import DealDay, DealOpen
+from crm_tui.models.rollup import DealDay, DealOpen, DealReach
+from crm_tui.services import reach
 from crm_tui.services.search_index import is_postgres
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
@@ -197,16 +198,38 @@ def _postgres_ddl(r: Rollup) -> list[str]:
 
 
 def install() -> None:
-    """Create the rollup tables and their triggers (idempotent: triggers are replaced)."""
+    """Create the rollup tables (and the funnel's reach table) and their triggers (idempotent:
+    triggers are replaced)."""
+    DealReach.create_table(safe=True)
     for r in ROLLUPS:
         r.model.create_table(safe=True)
-        for statement in _postgres_ddl(r) if is_postgres() else _sqlite_ddl(r):
+    for statement in _ddl():
+        database.execute_sql(statement)
+
+
+def _ddl() -> list[str]:
+    statements = reach.ddl()
+    for r in ROLLUPS:
+        statements += _postgres_ddl(r) if is_postgres() else _sqlite_ddl(r)
+    return statements
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """Within the block (inside one write transaction), the rollup triggers are off: for bulk
+    writers such as the demo generator, which would otherwise recompute a deal per row written.
+    Afterwards the triggers are back and every rollup is rebuilt from the deals."""
+    for statement in _ddl():
+        if statement.startswith("DROP TRIGGER"):
             database.execute_sql(statement)
+    yield
+    install()
+    rebuild()
 
 
 def owns_table(name: str) -> bool:
     """True for the rollups' own tables."""
-    return any(name == r.table for r in ROLLUPS)
+    return name == "deal_reach" or any(name == r.table for r in ROLLUPS)
 
 
 @contextmanager
@@ -234,8 +257,9 @@ def usable(start: datetime, end: datetime) -> bool:
 
 
 def rebuild() -> None:
-    """Compute every rollup afresh from the deals (one folded row per group). Call inside a write
-    transaction."""
+    """Compute every rollup (and the reach table) afresh from the deals (one folded row per
+    group). Call inside a write transaction."""
+    reach.rebuild()
     for r in ROLLUPS:
         database.execute_sql(f"DELETE FROM {r.table}")
         keys, sums = ", ".join(r.keys), ", ".join(f"SUM({v})" for v in r.values)

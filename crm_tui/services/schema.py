@@ -108,6 +108,7 @@ def create(*, currency: str = "USD") -> SchemaReport:
         put_setting("currency", currency)
         put_setting("lost_reasons", DEFAULT_LOST_REASONS)
         seed_pipeline(*DEFAULT_PIPELINE)
+        rollups.rebuild()  # empty, but computed against the seeded stages
     return SchemaReport("created", None, CURRENT_VERSION)
 
 
