@@ -12,7 +12,7 @@ from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, User, database
 from crm_tui.services import deals, reach, rollups
 from crm_tui.services.report_cards import open_pipeline, period_figures
-from crm_tui.services.report_flow import funnel
+from crm_tui.services.report_flow import funnel, stage_durations
 from crm_tui.services.report_pipeline import by_stage, forecast, monthly
 from crm_tui.services.report_sql import ReportFilter
 from crm_tui.services.workspace import Workspace
@@ -48,6 +48,7 @@ def figures(f: ReportFilter) -> tuple:
     return (
         period_figures(f), monthly(f), open_pipeline(f), by_stage(f), forecast(f, today=NOW.date()),
         [funnel(pid, f) for pid in pipelines],
+        [stage_durations(pid, f, now=NOW) for pid in pipelines],
     )  # fmt: skip
 
 

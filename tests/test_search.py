@@ -203,6 +203,16 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     stays = list(StageChange.select(StageChange.id, StageChange.left_at).order_by(StageChange.id).tuples())
     assert [left is None for _, left in stays] == [False, False, True]
     created, made = _search_schema(), docs()
+    # First v12's dashboard rollups, their triggers (which name columns dropped below) and the
+    # deleted deals' index.
+    from crm_tui.services import rollups
+
+    for statement in rollups._ddl():
+        if statement.startswith("DROP TRIGGER"):
+            database.execute_sql(statement)
+    for table in ("deal_day", "deal_open", "deal_reach", "deal_stay"):
+        database.execute_sql(f"DROP TABLE {table}")
+    database.execute_sql("DROP INDEX deal_deleted")
     # Back to v4: the index did not exist yet.
     for statement in (
         ("DROP TABLE search_doc CASCADE",)
@@ -229,15 +239,6 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     database.execute_sql("DROP TABLE field_access")
     database.execute_sql("DROP TABLE user_key")
     database.execute_sql('ALTER TABLE crm_user DROP COLUMN "team"')
-    # And v12's dashboard rollups, their triggers and the deleted deals' index.
-    from crm_tui.services import rollups
-
-    for statement in rollups._ddl():
-        if statement.startswith("DROP TRIGGER"):
-            database.execute_sql(statement)
-    for table in ("deal_day", "deal_open", "deal_reach"):
-        database.execute_sql(f"DROP TABLE {table}")
-    database.execute_sql("DROP INDEX deal_deleted")
     WorkspaceSetting.update(value=4).where(WorkspaceSetting.key == "schema_version").execute()
 
     report = schema.upgrade(workspace.target, backup_dir=tmp_path, skip_backup=True)

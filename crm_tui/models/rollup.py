@@ -87,3 +87,23 @@ class DealReach(BaseModel):
             (("deal_id", "pipeline_id"), True),
             (("pipeline_id", "live", "created_at", "top_stage_id", "owner_id", "deal_id"), False),
         )
+
+
+class DealStay(BaseModel):
+    """One stay of a deal in a stage (`services.stays` keeps it): entered and length in whole
+    seconds since 1970 (length None while the deal is still there), with the deal's owner and
+    liveness copied so the stage-duration report reads this table alone."""
+
+    deal_id = BigIntegerField()
+    stage_id = BigIntegerField()
+    entered = BigIntegerField()
+    secs = BigIntegerField(null=True)
+    owner_id = BigIntegerField(null=True)
+    live = IntegerField()
+
+    class Meta:
+        table_name = "deal_stay"
+        indexes = (
+            (("deal_id",), False),
+            (("stage_id", "live", "entered", "secs", "owner_id", "deal_id"), False),
+        )

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from crm_tui.models import database
-from crm_tui.models.rollup import DealDay, DealOpen, DealReach
-from crm_tui.services import reach
+from crm_tui.models.rollup import DealDay, DealOpen, DealReach, DealStay
+from crm_tui.services import reach, stays
 from crm_tui.services.search_index import is_postgres
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
@@ -201,6 +201,7 @@ def install() -> None:
     """Create the rollup tables (and the funnel's reach table) and their triggers (idempotent:
     triggers are replaced)."""
     DealReach.create_table(safe=True)
+    DealStay.create_table(safe=True)
     for r in ROLLUPS:
         r.model.create_table(safe=True)
     for statement in _ddl():
@@ -208,7 +209,7 @@ def install() -> None:
 
 
 def _ddl() -> list[str]:
-    statements = reach.ddl()
+    statements = reach.ddl() + stays.ddl()
     for r in ROLLUPS:
         statements += _postgres_ddl(r) if is_postgres() else _sqlite_ddl(r)
     return statements
@@ -229,7 +230,7 @@ def suspended() -> Iterator[None]:
 
 def owns_table(name: str) -> bool:
     """True for the rollups' own tables."""
-    return name == "deal_reach" or any(name == r.table for r in ROLLUPS)
+    return name in ("deal_reach", "deal_stay") or any(name == r.table for r in ROLLUPS)
 
 
 @contextmanager
@@ -260,6 +261,7 @@ def rebuild() -> None:
     """Compute every rollup (and the reach table) afresh from the deals (one folded row per
     group). Call inside a write transaction."""
     reach.rebuild()
+    stays.rebuild()
     for r in ROLLUPS:
         database.execute_sql(f"DELETE FROM {r.table}")
         keys, sums = ", ".join(r.keys), ", ".join(f"SUM({v})" for v in r.values)
