@@ -7,6 +7,7 @@ that refuse before anything is opened run everywhere.
 from __future__ import annotations
 
 import shutil
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from crm_tui.services import (
     list_views,
     notifications,
     preferences,
+    reach,
     records,
     search,
     tasks,
@@ -183,6 +185,12 @@ ROLLUP_GROUPS = (
 )
 
 
+REACH_AND_STAYS = (
+    "SELECT deal_id, pipeline_id, top_stage_id, owner_id, live FROM deal_reach",
+    "SELECT deal_id, stage_id, entered, secs, owner_id, live FROM deal_stay",
+)
+
+
 def test_every_row_of_every_table_arrives_unchanged(source: Target, pg_target: Target) -> None:
     seen: list[tuple[int, int]] = []
     report = db_copy.copy_workspace(source, pg_target, progress=lambda done, total: seen.append((done, total)))
@@ -207,6 +215,17 @@ def test_every_row_of_every_table_arrives_unchanged(source: Target, pg_target: T
     with _pg(pg_target) as conn:
         arrived = sorted(tuple(str(v) for v in row) for row in conn.execute(ROLLUP_GROUPS))
     assert arrived == expected and len(expected) > 10
+    for query in REACH_AND_STAYS:  # ... and its funnel and duration tables, the same as the source's
+        with sqlite3.connect(str(source.path)) as reader, _pg(pg_target) as conn:
+            assert sorted(conn.execute(query).fetchall()) == sorted(reader.execute(query).fetchall()), query
+    with sqlite3.connect(str(source.path)) as reader, _pg(pg_target) as conn:
+        key = "SELECT value FROM workspace_setting WHERE key = 'rollups.deal_reach.stages'"
+        [(copied,)] = conn.execute(key).fetchall()
+        db.connect(pg_target)
+        try:
+            assert json.loads(reader.execute(key).fetchone()[0]) == json.loads(copied) == reach.signature()  # fresh at once
+        finally:
+            db.close()
     # Progress climbs to the total, in steps a bar can show.
     assert seen[0] == (0, report.rows) and seen[-1] == (report.rows, report.rows)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -120,8 +120,10 @@ def ddl() -> list[str]:
 
 def signature() -> str:
     """A digest of every stage's pipeline, position, kind and liveness: what "furthest" depends on."""
-    rows = Stage.select(Stage.id, Stage.pipeline, Stage.position, Stage.kind, Stage.deleted_at.is_null()).order_by(Stage.id)
-    return hashlib.sha1(json.dumps([list(row) for row in rows.tuples()], default=str).encode()).hexdigest()
+    rows = Stage.select(Stage.id, Stage.pipeline, Stage.position, Stage.kind, Stage.deleted_at).order_by(Stage.id)
+    # Plain values, the same from either back end: a workspace copied to PostgreSQL stays fresh.
+    shape = [[int(sid), int(pipeline), int(position), kind, gone is None] for sid, pipeline, position, kind, gone in rows.tuples()]
+    return hashlib.sha1(json.dumps(shape).encode()).hexdigest()
 
 
 def fresh() -> bool:
