@@ -15,7 +15,17 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_tui import __version__, cli_automations, cli_export, cli_import, cli_report, cli_serve, cli_users, locations
+from crm_tui import (
+    __version__,
+    cli_automations,
+    cli_db,
+    cli_export,
+    cli_import,
+    cli_report,
+    cli_serve,
+    cli_users,
+    locations,
+)
 
 if TYPE_CHECKING:
     from crm_tui.config import Settings
@@ -49,15 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--leads", type=int, help="number of leads")
     demo.add_argument("--no-open", action="store_true", help="create the data but do not open the board")
 
-    database = sub.add_parser("db", help="database maintenance")
-    db_sub = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    backup = db_sub.add_parser("backup", help="write a consistent copy of the database")
-    backup.add_argument("path", nargs="?", type=Path, help="where to write it (default: the backups directory)")
-    upgrade = db_sub.add_parser("upgrade", help="back up, then bring the schema to this version")
-    upgrade.add_argument("--skip-backup", action="store_true", help="do not back up first (you made your own)")
-    db_sub.add_parser("info", help="where the database is, its schema version and what it holds")
-    copy = db_sub.add_parser("copy", help="copy this SQLite workspace into an empty PostgreSQL database")
-    copy.add_argument("--to", required=True, metavar="URL", help="postgresql:// URL of an empty database")
+    cli_db.add_parser(sub)
 
     sub.add_parser("config", help="show the config file's location and every setting")
     sub.add_parser("keys", help="list every key binding id (for the keymap setting)")
@@ -99,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "keys":
             return _show_keys(settings.keymap)
         if args.command == "db":
-            return _db(args, settings)
+            return cli_db.run(args, settings)
         if args.command == "demo":
             return _demo(args, settings)
         if args.command == "search":
@@ -242,45 +244,6 @@ def erase_progress() -> None:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
-def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from crm_tui import clock, db
-    from crm_tui.db import DatabaseError
-    from crm_tui.services import schema
-    from crm_tui.services.workspace import resolve_target, workspace_stats
-
-    target = resolve_target(args.db, settings)
-    if args.db_command == "backup":
-        stem = target.path.stem if target.path else "postgresql"
-        suffix = ".sqlite3" if target.kind == "sqlite" else ".pgdump"
-        path = args.path or locations.backups_dir() / f"{stem}-{clock.now():%Y%m%dT%H%M%S%f}-manual{suffix}"
-        db.backup(target, path)
-        print(f"backed up {target.describe()} to {path}")
-        return 0
-    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
-        raise DatabaseError(f"there is no database at {target.describe()}")
-    if args.db_command == "copy":
-        return _copy(target, args.to)
-    db.connect(target, busy_timeout=settings.busy_timeout)
-    if args.db_command == "upgrade":
-        report = schema.upgrade(
-            target, backup_dir=locations.backups_dir(), keep=settings.backups_kept, skip_backup=args.skip_backup
-        )
-        if report.action == "current":
-            print(f"{target.describe()} is already at schema version {report.to_version}")
-        else:
-            print(f"upgraded {target.describe()} from version {report.from_version} to {report.to_version}")
-            if report.backup:
-                print(f"backup: {report.backup}")
-        return 0
-    version = schema.read_version()
-    print(f"database: {target.describe()}")
-    print(f"schema version: {version if version is not None else 'none (empty)'} (this crm-tui: {schema.CURRENT_VERSION})")
-    if version is not None:
-        for name, count in workspace_stats().items():
-            print(f"{name}: {count:,}")
-    return 0
-
-
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     """Print the records matching the query, best first; exit status 1 when there are none."""
     from crm_tui.services.search import search
@@ -312,31 +275,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     workspace = _open(_target(args, settings), settings, args.user)
     db.close()
     return cli_serve.run(args, workspace.target, workspace.ctx.login)
-
-
-def _copy(source: Target, to: str) -> int:
-    """`crm db copy --to URL`: the workspace into an empty PostgreSQL database, verified."""
-    from crm_tui import db
-    from crm_tui.services import db_copy
-
-    show = progress_printer()
-    try:
-        report = db_copy.copy_workspace(
-            source, db.parse_target(to), progress=(lambda done, total: show("copying", done, total)) if show else None
-        )
-    finally:
-        erase_progress()
-        db.close()
-    print(f"copied {report.source} to {report.destination} (schema version {report.schema_version})")
-    for count in report.tables:
-        if count.copied:
-            print(f"  {count.table}: {count.copied:,}")
-    print(
-        f"verified: {report.rows:,} rows in {len(report.tables)} tables, the same on both sides "
-        f"(deal amounts {report.deal_amounts:,}); {report.seconds:.1f} s"
-    )
-    print(f"open it with: crm --db {report.destination}   (add the password, or set database in the config)")
-    return 0
 
 
 def _target(args: argparse.Namespace, settings: Settings) -> Target:

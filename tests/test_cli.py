@@ -31,6 +31,24 @@ def test_demo_creates_its_workspace_once(tmp_path: Path) -> None:
     assert "deals: 120" in info.stdout and f"schema version: {CURRENT_VERSION}" in info.stdout
 
 
+def test_db_rebuild_rollups_repairs_the_dashboard_tables(tmp_path: Path) -> None:
+    assert crm("demo", "--no-open", "--deals", "120", home=tmp_path).returncode == 0
+    demo_db = tmp_path / "data" / "demo.sqlite3"
+    report = ("--db", str(demo_db), "report", "won", "--period", "last_12_months", "--json")
+    before = crm(*report, home=tmp_path)
+    assert before.returncode == 0 and '"won_count": 0' not in before.stdout
+    with sqlite3.connect(demo_db) as conn:  # damage: as if a tool had written the deals with the triggers off
+        tables = ("deal_day", "deal_open", "deal_reach", "deal_stay")
+        for table in tables:
+            conn.execute(f"DELETE FROM {table}")
+    assert crm(*report, home=tmp_path).stdout != before.stdout
+    rebuilt = crm("--db", str(demo_db), "db", "rebuild-rollups", home=tmp_path)
+    assert rebuilt.returncode == 0 and "rebuilt the dashboard rollups" in rebuilt.stdout, rebuilt.stderr
+    assert crm(*report, home=tmp_path).stdout == before.stdout
+    with sqlite3.connect(demo_db) as conn:
+        assert all(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables)
+
+
 def test_db_upgrade_and_backup(tmp_path: Path) -> None:
     from crm_tui import db
 
