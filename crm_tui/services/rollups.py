@@ -36,6 +36,7 @@ from crm_tui.models import database
 from crm_tui.models.rollup import DealDay, DealOpen, DealReach, DealStay
 from crm_tui.services import reach, stays
 from crm_tui.services.search_index import is_postgres
+from crm_tui.services.sql_util import epoch_sql
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
 COMPACT_AFTER = 20_000
@@ -74,15 +75,9 @@ def _day(column: str) -> str:
     return f"CAST({column} AS date)" if is_postgres() else f"substr({column}, 1, 10)"
 
 
-def _secs(column: str) -> str:
-    if is_postgres():
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"CAST(strftime('%s', {column}) AS INTEGER)"
-
-
 def _day_rows(deal: str, tag: str, sign: str) -> str:
     """deal_day: the "created" (m.closed = 0) or "closed" (m.closed = 1) row of deal `deal`."""
-    cycle = f"{_secs(deal + '.closed_at')} - {_secs(deal + '.created_at')}"
+    cycle = f"{epoch_sql(deal + '.closed_at')} - {epoch_sql(deal + '.created_at')}"
     return (
         f"CASE WHEN m.closed = 1 THEN {_day(deal + '.closed_at')} ELSE {_day(deal + '.created_at')} END, "
         f"CASE WHEN m.closed = 1 THEN {deal}.stage_id END, {deal}.pipeline_id, {deal}.owner_id, {deal}.currency, {tag}, "

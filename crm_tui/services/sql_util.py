@@ -103,3 +103,11 @@ def reset_sequences(models: Iterable[Any]) -> None:
         database.execute_sql(
             f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \"{table}\""
         )
+
+
+def epoch_sql(column: str) -> str:
+    """SQL text: whole seconds since 1970 of a timestamp column, the fraction dropped on both back
+    ends (for trigger bodies and other hand-written SQL; report_sql.seconds is the query-builder twin)."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"

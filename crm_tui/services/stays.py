@@ -15,12 +15,7 @@ from collections.abc import Callable
 
 from crm_tui.models import database
 from crm_tui.services.search_index import is_postgres
-
-
-def _secs(column: str) -> str:
-    if is_postgres():
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+from crm_tui.services.sql_util import epoch_sql
 
 
 def _recompute(cond: Callable[[str], str]) -> list[str]:
@@ -29,10 +24,10 @@ def _recompute(cond: Callable[[str], str]) -> list[str]:
     return [
         f"DELETE FROM deal_stay WHERE {cond('deal_id')}",
         ("INSERT INTO deal_stay (deal_id, stage_id, entered, secs, owner_id, live) "
-        f"SELECT sc.deal_id, sc.to_stage_id, {_secs('sc.at')}, "
-        f"CASE WHEN sc.left_at IS NULL THEN NULL ELSE {_secs('sc.left_at')} - {_secs('sc.at')} END, d.owner_id, {live} "
+        f"SELECT sc.deal_id, sc.to_stage_id, {epoch_sql('sc.at')}, "
+        f"CASE WHEN sc.left_at IS NULL THEN NULL ELSE {epoch_sql('sc.left_at')} - {epoch_sql('sc.at')} END, d.owner_id, {live} "
         f"FROM stage_change sc JOIN deal d ON d.id = sc.deal_id WHERE {cond('sc.deal_id')} "
-        f"UNION ALL SELECT d.id, d.stage_id, {_secs('d.stage_entered_at')}, NULL, d.owner_id, {live} FROM deal d "
+        f"UNION ALL SELECT d.id, d.stage_id, {epoch_sql('d.stage_entered_at')}, NULL, d.owner_id, {live} FROM deal d "
         f"WHERE {cond('d.id')} AND d.stage_entered_at IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM stage_change x WHERE x.deal_id = d.id)"),
     ]
