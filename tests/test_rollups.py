@@ -9,7 +9,7 @@ import random
 from datetime import date, datetime, timedelta
 
 from crm_tui import clock
-from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, User, database
+from crm_tui.models import Deal, DealTag, Pipeline, Stage, StageChange, Tag, User, database
 from crm_tui.services import deals, reach, rollups
 from crm_tui.services.report_cards import open_pipeline, period_figures
 from crm_tui.services.report_flow import funnel, stage_durations
@@ -73,7 +73,7 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
     ).execute()
     made: list[int] = []
     for step in range(240):
-        action = rng.choice(["create"] * 4 + ["move", "edit", "edit", "dates", "delete", "restore", "tag", "untag", "retag", "purge", "pipe"])
+        action = rng.choice(["create"] * 4 + ["move", "edit", "edit", "dates", "delete", "restore", "tag", "untag", "retag", "rehome", "purge", "pipe"])
         deal_id = rng.choice(made) if made else None
         if action == "create" or deal_id is None:
             close = rng.choice([None, NOW.date() + timedelta(days=rng.randrange(-60, 300))])
@@ -115,6 +115,10 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
             DealTag.update(deal=other).where(
                 DealTag.deal == deal_id, DealTag.tag.not_in(DealTag.select(DealTag.tag).where(DealTag.deal == other))
             ).execute()
+        elif action == "rehome":  # a history row moved to another deal (as a merge may do)
+            row = StageChange.select(StageChange.id).where(StageChange.deal == deal_id).first()
+            if row is not None:
+                StageChange.update(deal=rng.choice(made)).where(StageChange.id == row.id).execute()
         elif action == "purge":  # hard delete: the cascade takes its tags along
             Deal.delete().where(Deal.id == deal_id).execute()
             made.remove(deal_id)
@@ -125,6 +129,9 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
         closing = make_deal(ctx, "closing", amount=5_000, probability=60)
         DealTag.insert(deal=closing.id, tag=tags[0]).execute()
         deals.move_deal(ctx, closing.id, target, from_stage_id=open_stage, lost_reason="Price")
+    # ... and the last one's stay in Qualification this month now belongs to another deal.
+    first_stay = StageChange.select(StageChange.id).where(StageChange.deal == closing.id).order_by(StageChange.id).first()
+    StageChange.update(deal=made[-1]).where(StageChange.id == first_stay.id).execute()
     assert any(period_figures(f).won_count and period_figures(f).lost_count for f in cases)  # the data covers both
     assert any(period_figures(f).new_count for f in cases if f.tag_id)
     assert sum(bucket.count for bucket in forecast(cases[0], today=NOW.date()) if bucket.key not in ("undated",)) > 5

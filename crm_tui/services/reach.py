@@ -48,12 +48,20 @@ def _recompute(cond: Callable[[str], str]) -> list[str]:
     return [
         f"DELETE FROM deal_reach WHERE {cond('deal_id')}",
         # Upserted: on PostgreSQL a healing pass and a user's save may recompute the same deal at once.
-        ("INSERT INTO deal_reach (deal_id, pipeline_id, top_stage_id, created_at, owner_id, live) "
-        "SELECT r.deal_id, r.pipeline_id, r.stage_id, d.created_at, d.owner_id, "
-        f"CASE WHEN d.deleted_at IS NULL THEN 1 ELSE 0 END FROM ({ranked}) r JOIN deal d ON d.id = r.deal_id "
-        "WHERE r.rn = 1 ON CONFLICT (deal_id, pipeline_id) DO UPDATE SET top_stage_id = excluded.top_stage_id, "
-        "created_at = excluded.created_at, owner_id = excluded.owner_id, live = excluded.live"),
+        (
+            "INSERT INTO deal_reach (deal_id, pipeline_id, top_stage_id, created_at, owner_id, live) "
+            "SELECT r.deal_id, r.pipeline_id, r.stage_id, d.created_at, d.owner_id, "
+            f"CASE WHEN d.deleted_at IS NULL THEN 1 ELSE 0 END FROM ({ranked}) r JOIN deal d ON d.id = r.deal_id "
+            "WHERE r.rn = 1 ON CONFLICT (deal_id, pipeline_id) DO UPDATE SET top_stage_id = excluded.top_stage_id, "
+            "created_at = excluded.created_at, owner_id = excluded.owner_id, live = excluded.live"
+        ),
     ]
+
+
+def _moved_from() -> str:
+    """In a history row's update trigger: the recompute of the deal it belonged to, only if it moved
+    to another deal (a merge); otherwise recomputing NEW's deal is enough."""
+    return "; ".join(_recompute(lambda column: f"{column} = OLD.deal_id AND OLD.deal_id <> NEW.deal_id"))
 
 
 def _one(alias: str) -> str:
@@ -72,7 +80,7 @@ def _sqlite_ddl() -> list[str]:
         f"CREATE TRIGGER reach_sc_ad AFTER DELETE ON stage_change BEGIN {_one('OLD.deal_id')}; END",
         (
             "CREATE TRIGGER reach_sc_au AFTER UPDATE OF deal_id, to_stage_id, from_stage_id ON stage_change "
-            f"BEGIN {_one('OLD.deal_id')}; {_one('NEW.deal_id')}; END"
+            f"BEGIN {_moved_from()}; {_one('NEW.deal_id')}; END"
         ),
         f"CREATE TRIGGER reach_deal_ai AFTER INSERT ON deal BEGIN {_one('NEW.id')}; END",
         (
@@ -88,7 +96,7 @@ def _postgres_ddl() -> list[str]:
     return [
         (
             "CREATE OR REPLACE FUNCTION crm_reach_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_one('OLD.deal_id')}; END IF; "
+            f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.deal_id <> NEW.deal_id) THEN {_one('OLD.deal_id')}; END IF; "
             f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_one('NEW.deal_id')}; END IF; RETURN NULL; END $$"
         ),
         (
@@ -122,7 +130,10 @@ def signature() -> str:
     """A digest of every stage's pipeline, position, kind and liveness: what "furthest" depends on."""
     rows = Stage.select(Stage.id, Stage.pipeline, Stage.position, Stage.kind, Stage.deleted_at).order_by(Stage.id)
     # Plain values, the same from either back end: a workspace copied to PostgreSQL stays fresh.
-    shape = [[int(sid), int(pipeline), int(position), kind, gone is None] for sid, pipeline, position, kind, gone in rows.tuples()]
+    shape = [
+        [int(sid), int(pipeline), int(position), kind, gone is None]
+        for sid, pipeline, position, kind, gone in rows.tuples()
+    ]
     return hashlib.sha1(json.dumps(shape).encode()).hexdigest()
 
 
