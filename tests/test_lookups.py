@@ -172,3 +172,15 @@ def test_the_related_panel_shows_references_both_ways(workspace: Workspace, chai
     assert ("company", chain["initech"], "Partner") in deal_side
     company_side = [(r.entity, r.id, r.detail) for r in related("company", chain["initech"])]
     assert ("deal", chain["big"], "deal · its Partner is this") in company_side
+
+
+def test_a_company_lists_its_deals_with_their_stage(workspace: Workspace) -> None:
+    from crm_tui.services.timeline import related
+    from tests.helpers import make_deal, stage_named
+
+    ctx = workspace.ctx
+    company = records.create(ctx, "company", {"name": "Globex"}).id
+    deal = make_deal(ctx, "Globex pilot", stage="Closed Won", company_id=company)
+    assert stage_named("Closed Won") == deal["stage_id"]
+    # The stage's name once came back under the name of the stage link and broke the whole panel.
+    assert ("deal", deal.id, "deal · Closed Won") in [(r.entity, r.id, r.detail) for r in related("company", company)]

@@ -159,14 +159,14 @@ def related(entity: str, record_id: int, *, limit: int = 50) -> list[Related]:
             )
     if entity in ("company", "contact"):
         deals = (
-            Deal.select(Deal.id, Deal.title, Stage.name.alias("stage"))
+            Deal.select(Deal.id, Deal.title, Stage.name.alias("stage_name"))  # not "stage": that is the FK
             .join(Stage, on=(Deal.stage == Stage.id))
             .where(getattr(Deal, entity) == record_id, Deal.deleted_at.is_null())
             .order_by(Deal.id.desc())
             .limit(limit)
             .objects()
         )
-        found += [Related("deal", deal.id, deal.title, f"deal · {deal.stage}") for deal in deals]
+        found += [Related("deal", deal.id, deal.title, f"deal · {deal.stage_name}") for deal in deals]
     if entity == "lead":
         lead = Lead.get_by_id(record_id)
         for kind, made in (("contact", lead.converted_contact_id), ("deal", lead.converted_deal_id)):
