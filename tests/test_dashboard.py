@@ -155,3 +155,14 @@ async def test_enter_on_this_months_won_column_lists_the_deals_won(demo_app: Crm
             .where(Stage.kind == "won", Deal.closed_at >= start, Deal.deleted_at.is_null())
         )  # fmt: skip
         assert won.count() > 0 and sorted(demo_app.screen.ids) == sorted(d.id for d in won)
+
+
+def test_big_counts_fit_their_card_and_keep_the_exact_figure_below() -> None:
+    from crm_tui.screens.dashboard_view import card_values
+    from crm_tui.services.report_cards import StatCards, compare
+
+    cards = StatCards(open_count=290_234, overdue_tasks=36_210, new_count=151_347, new_value={"USD": 10**9})
+    values = card_values(cards, compare(cards, cards), "USD")
+    assert values["open_count"][:3] == ("290k", "", "290,234 open now")
+    assert values["overdue"][:3] == ("36210", "", "past due, not done")  # six digits still fit
+    assert values["new"][2] == "151,347 deals"

@@ -47,21 +47,27 @@ def card_values(
         rest = other_currencies(figure, currency)
         return big, word, " · ".join(part for part in (label, rest) if part), change, good_up
 
+    def count(n: int, label: str) -> tuple[str, str, str]:
+        # Big digits fit six characters in a card at 80 columns: past that, 290k with the exact count below.
+        if n < 100_000:
+            return str(n), "", label
+        return compact(n), "", f"{n:,} {label}"
+
     rate = cards.win_rate_count
     value_rate = cards.win_rate_value.get(currency)
     return {
-        "open": money(cards.open_value, f"{cards.open_count} deals", None),
+        "open": money(cards.open_value, f"{cards.open_count:,} deals", None),
         "weighted": money(cards.weighted_value, "by probability", None),
-        "won": money(cards.won_value, f"{cards.won_count} deals", changes.won_value.get(currency)),
-        "lost": money(cards.lost_value, f"{cards.lost_count} deals", changes.lost_value.get(currency), False),
+        "won": money(cards.won_value, f"{cards.won_count:,} deals", changes.won_value.get(currency)),
+        "lost": money(cards.lost_value, f"{cards.lost_count:,} deals", changes.lost_value.get(currency), False),
         "win_rate": (f"{rate:.0f}" if rate is not None else "-", "%",
                      f"count; by value {value_rate:.0f}%" if value_rate is not None else "by count", changes.win_rate_count, True),
         "avg_won": money(cards.avg_won, "per deal", changes.avg_won.get(currency)),
         "cycle": (f"{cards.cycle_days:.0f}" if cards.cycle_days is not None else "-", "days", "created to won",
                   changes.cycle_days, False),
-        "new": money(cards.new_value, f"{cards.new_count} deals", changes.new_value.get(currency)),
-        "open_count": (str(cards.open_count), "", "open now", None, True),
-        "overdue": (str(cards.overdue_tasks), "", "past due, not done", None, False),
+        "new": money(cards.new_value, f"{cards.new_count:,} deals", changes.new_value.get(currency)),
+        "open_count": (*count(cards.open_count, "open now"), None, True),
+        "overdue": (*count(cards.overdue_tasks, "past due, not done"), None, False),
     }  # fmt: skip
 
 
@@ -94,7 +100,7 @@ def share_bars(board: Dashboard, currency: str) -> list[Bar]:
     """Each open stage's share of the open value, in percent (stages holding nothing left out)."""
     total = sum(stage.value.get(currency, 0) for stage in board.stages) or 1
     return [
-        Bar(stage.name, 100 * value / total, f"{compact(major(value, currency))} · {stage.count} deals", ("stage", stage.stage_id))
+        Bar(stage.name, 100 * value / total, f"{compact(major(value, currency))} · {stage.count:,} deals", ("stage", stage.stage_id))
         for stage in board.stages
         if (value := stage.value.get(currency, 0)) or stage.count
     ]
@@ -109,13 +115,13 @@ def group_share_bars(rows: list, currency: str, by: str, limit: int = 7) -> list
     bars = []
     for row in rows[:limit]:
         share = row.share.get(currency, 0.0)
-        text = f"{compact(major(row.value.get(currency, 0), currency))} · {row.count} deals"
+        text = f"{compact(major(row.value.get(currency, 0), currency))} · {row.count:,} deals"
         bars.append(Bar(row.label, share, f"{share:.0f}% · {text}" if by == "tag" else text, (by, row.key)))
     rest = rows[limit:]
     if rest and by == "source":
         share = sum(row.share.get(currency, 0.0) for row in rest)
         value = major(sum(row.value.get(currency, 0) for row in rest), currency)
-        bars.append(Bar(f"{len(rest)} other", share, f"{compact(value)} · {sum(row.count for row in rest)} deals"))
+        bars.append(Bar(f"{len(rest)} other", share, f"{compact(value)} · {sum(row.count for row in rest):,} deals"))
     return bars
 
 
@@ -144,7 +150,7 @@ def forecast_bars(board: Dashboard, currency: str) -> list[Bar]:
     for bucket in board.forecast:
         label = names.get(bucket.key) or (bucket.month.strftime("%b %Y") if bucket.month else bucket.key)
         weighted = major(bucket.weighted.get(currency, 0), currency)
-        bars.append(Bar(label, weighted, f"{compact(weighted)} · {bucket.count} deals", ("forecast", bucket.key)))
+        bars.append(Bar(label, weighted, f"{compact(weighted)} · {bucket.count:,} deals", ("forecast", bucket.key)))
     return bars
 
 
