@@ -38,7 +38,7 @@ def test_db_rebuild_rollups_repairs_the_dashboard_tables(tmp_path: Path) -> None
     before = crm(*report, home=tmp_path)
     assert before.returncode == 0 and '"won_count": 0' not in before.stdout
     with sqlite3.connect(demo_db) as conn:  # damage: as if a tool had written the deals with the triggers off
-        tables = ("deal_day", "deal_open", "deal_reach", "deal_stay")
+        tables = ("deal_day", "deal_open", "deal_source", "deal_reach", "deal_stay")
         for table in tables:
             conn.execute(f"DELETE FROM {table}")
     assert crm(*report, home=tmp_path).stdout != before.stdout

@@ -13,7 +13,7 @@ from crm_tui.models import Deal, DealTag, Pipeline, Stage, StageChange, Tag, Use
 from crm_tui.services import deals, reach, rollups
 from crm_tui.services.report_cards import open_pipeline, period_figures
 from crm_tui.services.report_flow import funnel, stage_durations
-from crm_tui.services.report_pipeline import by_stage, forecast, monthly
+from crm_tui.services.report_pipeline import by_stage, forecast, monthly, share
 from crm_tui.services.report_sql import ReportFilter
 from crm_tui.services.workspace import Workspace
 from tests.helpers import make_deal, stage_named
@@ -49,6 +49,7 @@ def figures(f: ReportFilter) -> tuple:
         period_figures(f), monthly(f), open_pipeline(f), by_stage(f), forecast(f, today=NOW.date()),
         [funnel(pid, f) for pid in pipelines],
         [stage_durations(pid, f, now=NOW) for pid in pipelines],
+        share(f, "tag"), share(f, "source"),
     )  # fmt: skip
 
 
@@ -78,7 +79,8 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
         if action == "create" or deal_id is None:
             close = rng.choice([None, NOW.date() + timedelta(days=rng.randrange(-60, 300))])
             snap = make_deal(
-                ctx, f"deal {step}", amount=rng.randrange(0, 90_000), currency=rng.choice(["USD", "EUR"]), expected_close=close
+                ctx, f"deal {step}", amount=rng.randrange(0, 90_000), currency=rng.choice(["USD", "EUR"]), expected_close=close,
+                source=rng.choice([None, "web", "referral"]),
             )
             made.append(snap.id)
         elif action == "move":
@@ -94,6 +96,7 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
                     ("currency", rng.choice(["USD", "EUR", "GBP"])),
                     ("owner", rng.choice([*owners, None])),
                     ("probability", rng.choice([None, 0, 35, 80])),
+                    ("source", rng.choice([None, "web", "fair"])),
                     ("expected_close", rng.choice([None, NOW.date() + timedelta(days=rng.randrange(-60, 300))])),
                 ]
             )
@@ -136,6 +139,8 @@ def test_the_rollup_matches_the_deals_after_random_writes(workspace: Workspace) 
     assert any(period_figures(f).new_count for f in cases if f.tag_id)
     assert sum(bucket.count for bucket in forecast(cases[0], today=NOW.date()) if bucket.key not in ("undated",)) > 5
     assert any(open_pipeline(f)[0] and open_pipeline(f)[2] for f in cases if f.tag_id)
+    assert {row.key for row in share(cases[0], "tag")} >= {None, *tags[:1]}  # untagged deals and a tag
+    assert {row.key for row in share(cases[0], "source")} >= {None, "web"}
     assert not reach.fresh()  # a pipeline and a stage were added after the reach table was computed
     assert_same_figures(cases)  # the funnel reads the history meanwhile
     assert reach.heal() and reach.fresh()

@@ -210,7 +210,7 @@ def test_the_v5_upgrade_makes_the_index_a_new_workspace_has(workspace: Workspace
     for statement in rollups._ddl():
         if statement.startswith("DROP TRIGGER"):
             database.execute_sql(statement)
-    for table in ("deal_day", "deal_open", "deal_reach", "deal_stay"):
+    for table in ("deal_day", "deal_open", "deal_source", "deal_reach", "deal_stay"):
         database.execute_sql(f"DROP TABLE {table}")
     database.execute_sql("DROP INDEX deal_deleted")
     # Back to v4: the index did not exist yet.

@@ -107,3 +107,21 @@ class DealStay(BaseModel):
             (("deal_id",), False),
             (("stage_id", "live", "entered", "secs", "owner_id", "deal_id"), False),
         )
+
+
+class DealSource(BaseModel):
+    """Like DealOpen, by lead source instead of expected close date (the share by source): +1 when
+    a live deal joins a group, -1 when it leaves; the report keeps open stages."""
+
+    stage_id = BigIntegerField()
+    pipeline_id = BigIntegerField()
+    owner_id = BigIntegerField(null=True)
+    currency = CharField()
+    source = CharField(null=True)
+    tag_id = BigIntegerField(default=0)
+    n = IntegerField()
+    amount = BigIntegerField()
+
+    class Meta:
+        table_name = "deal_source"
+        indexes = ((("tag_id", "stage_id", "pipeline_id", "owner_id", "currency", "source", "n", "amount"), False),)

@@ -15,7 +15,7 @@ from peewee import JOIN, SQL, Case, Cast, Select, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, database
-from crm_tui.models.rollup import DealDay, DealOpen
+from crm_tui.models.rollup import DealDay, DealOpen, DealSource
 from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.report_cards import open_pipeline
@@ -206,6 +206,8 @@ def share(f: ReportFilter, by: str = "stage", *, totals: Money | None = None) ->
     groups: list[tuple[int | str | None, str, int, Money]]
     if by == "stage":
         groups = [(row.stage_id, row.name, row.count, row.value) for row in by_stage(f) if row.count]
+    elif rollups.enabled() and not (by == "tag" and f.tag_id is not None):
+        groups = _share_from_rollup(f, by)
     else:
         if by == "tag":
             key, label = Tag.id, Tag.name
@@ -236,6 +238,48 @@ def share(f: ReportFilter, by: str = "stage", *, totals: Money | None = None) ->
         )
         for group, name, count, value in groups
     ]
+
+
+def _share_from_rollup(f: ReportFilter, by: str) -> list[tuple[int | str | None, str, int, Money]]:
+    """The share groups (largest first) from the open or source rollup: by tag, each tag's rows
+    and the UNTAGGED ones (a filter on one tag reads the deals instead: it needs tag pairs); by
+    source, the source rollup's rows of the filter's tag."""
+    if by == "tag":
+        key = DealOpen.tag_id
+        query = (
+            DealOpen.select(key, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount))
+            .join(Stage, on=(DealOpen.stage_id == Stage.id))
+            .where(Stage.kind == "open", DealOpen.tag_id != 0)
+        )
+        if f.pipeline_id is not None:
+            query = query.where(DealOpen.pipeline_id == f.pipeline_id)
+        if f.owner_id is not None:
+            query = query.where(DealOpen.owner_id == f.owner_id)
+        query = query.group_by(key, DealOpen.currency).having(open_groups())
+        names = dict(Tag.select(Tag.id, Tag.name).tuples())
+    else:
+        key = DealSource.source
+        query = (
+            DealSource.select(key, DealSource.currency, fn.SUM(DealSource.n), fn.SUM(DealSource.amount))
+            .join(Stage, on=(DealSource.stage_id == Stage.id))
+            .where(Stage.kind == "open", DealSource.tag_id == (f.tag_id or 0))
+        )
+        if f.pipeline_id is not None:
+            query = query.where(DealSource.pipeline_id == f.pipeline_id)
+        if f.owner_id is not None:
+            query = query.where(DealSource.owner_id == f.owner_id)
+        query = query.group_by(key, DealSource.currency).having(fn.SUM(DealSource.n) != 0)
+        names = {}
+    found: dict[int | str | None, tuple[str, int, Money]] = {}
+    for raw, code, n, amount in query.tuples():
+        group = None if raw == rollups.UNTAGGED else raw
+        shown = f"(no {by})" if group is None else names.get(group, group) if by == "tag" else group
+        _, count, value = found.get(group, (shown, 0, {}))
+        found[group] = (shown, count + as_int(n), {**value, code: as_int(amount)})
+    return sorted(
+        ((group, name, count, value) for group, (name, count, value) in found.items()),
+        key=lambda row: (-row[2], row[0] is None, str(row[1]).casefold()),
+    )
 
 
 @dataclass(frozen=True)
