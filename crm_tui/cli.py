@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open(target: Target, settings: Settings, login: str | None) -> Workspace:
     from crm_tui.services.workspace import open_workspace
 
-    workspace = open_workspace(target, settings, login=login)
+    workspace = open_workspace(target, settings, login=login, notice=lambda text: print(f"crm: {text}", file=sys.stderr))
     report = workspace.report
     if report.action == "created":
         print(f"crm: created a new workspace at {target.describe()}", file=sys.stderr)

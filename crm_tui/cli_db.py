@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _rebuild_rollups()
     if args.db_command == "upgrade":
         report = schema.upgrade(
-            target, backup_dir=locations.backups_dir(), keep=settings.backups_kept, skip_backup=args.skip_backup
+            target,
+            backup_dir=locations.backups_dir(),
+            keep=settings.backups_kept,
+            skip_backup=args.skip_backup,
+            notice=lambda text: print(f"crm: {text}", file=sys.stderr),
         )
         if report.action == "current":
             print(f"{target.describe()} is already at schema version {report.to_version}")

@@ -57,6 +57,7 @@ def test_db_upgrade_and_backup(tmp_path: Path) -> None:
     upgraded = crm("--db", str(old), "db", "upgrade", home=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"from version 1 to {CURRENT_VERSION}" in upgraded.stdout
+    assert f"crm: upgrading the schema from version 1 to {CURRENT_VERSION}, after a backup" in upgraded.stderr
     backups = list((tmp_path / "data" / "backups").glob(f"old-*-before-v{CURRENT_VERSION}.sqlite3"))
     assert len(backups) == 1
     saved = crm("--db", str(old), "db", "backup", str(tmp_path / "mine.sqlite3"), home=tmp_path)

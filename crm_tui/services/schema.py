@@ -7,7 +7,7 @@ a migration context that cannot cascade-delete rows. A database from a newer crm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +125,16 @@ def make_backup(target: Target, directory: Path, *, label: str, keep: int) -> Pa
     return destination
 
 
-def upgrade(target: Target, *, backup_dir: Path, keep: int = 10, skip_backup: bool = False) -> SchemaReport:
-    """Back up, then bring an older database to the current version, one step at a time."""
+def upgrade(
+    target: Target,
+    *,
+    backup_dir: Path,
+    keep: int = 10,
+    skip_backup: bool = False,
+    notice: Callable[[str], None] | None = None,
+) -> SchemaReport:
+    """Back up, then bring an older database to the current version, one step at a time.
+    `notice` is told before the work starts (it can take minutes on a large workspace)."""
     start = read_version()
     if start is None:
         raise DatabaseError("this database has no crm-tui schema to upgrade")
@@ -137,6 +145,12 @@ def upgrade(target: Target, *, backup_dir: Path, keep: int = 10, skip_backup: bo
         )
     if start == CURRENT_VERSION:
         return SchemaReport("current", start, start)
+    if notice is not None:
+        notice(
+            f"upgrading the schema from version {start} to {CURRENT_VERSION}"
+            + ("" if skip_backup else ", after a backup")
+            + " (a large workspace takes a minute or two)…"
+        )
     saved = None if skip_backup else make_backup(target, backup_dir, label=f"before-v{CURRENT_VERSION}", keep=keep)
     migrator = SchemaMigrator.from_database(database.obj)
     with _schema_transaction(migrator):
@@ -151,8 +165,16 @@ def upgrade(target: Target, *, backup_dir: Path, keep: int = 10, skip_backup: bo
     return SchemaReport("upgraded", start, CURRENT_VERSION, saved)
 
 
-def ensure(target: Target, *, backup_dir: Path, keep: int = 10, currency: str = "USD") -> SchemaReport:
-    """Create the schema of an empty database or upgrade an older one; check a current one."""
+def ensure(
+    target: Target,
+    *,
+    backup_dir: Path,
+    keep: int = 10,
+    currency: str = "USD",
+    notice: Callable[[str], None] | None = None,
+) -> SchemaReport:
+    """Create the schema of an empty database or upgrade an older one (telling `notice` first);
+    check a current one."""
     if read_version() is None:
         return create(currency=currency)
-    return upgrade(target, backup_dir=backup_dir, keep=keep)
+    return upgrade(target, backup_dir=backup_dir, keep=keep, notice=notice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crm_tui import db, locations
@@ -36,14 +37,18 @@ def is_default_location(target: Target) -> bool:
     return target.path in (locations.default_database(), locations.demo_database())
 
 
-def open_workspace(target: Target, settings: Settings, *, login: str | None = None) -> Workspace:
-    """Connect to `target`, bring its schema to the current version, and sign the user in."""
+def open_workspace(
+    target: Target, settings: Settings, *, login: str | None = None, notice: Callable[[str], None] | None = None
+) -> Workspace:
+    """Connect to `target`, bring its schema to the current version (telling `notice` before an
+    upgrade starts), and sign the user in."""
     db.connect(target, busy_timeout=settings.busy_timeout, create_directory=is_default_location(target))
     report = schema.ensure(
         target,
         backup_dir=locations.backups_dir(),
         keep=settings.backups_kept,
         currency=settings.currency,
+        notice=notice,
     )
     user_id, user_login = sign_in(login or settings.user, served=os.environ.get(permissions.SERVED_USER_ENV) or None)
     ctx = Context(user_id=user_id, login=user_login, bus=EventBus())
