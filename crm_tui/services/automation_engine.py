@@ -209,10 +209,8 @@ class Engine:
 
     def tick(self, *, now: datetime | None = None) -> list[RunResult]:
         """One scheduler pass: new events, the time-based rules, then housekeeping."""
-        events = self.process_events(now=now)
-        deferred = self.deferred
+        events = self.process_events(now=now)  # resets `deferred`; check_time only ever sets it
         timed = self.check_time(now=now)
-        self.deferred = self.deferred or deferred
         self._housekeeping()
         return events + timed
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from crm_tui.models import Stage, WorkspaceSetting, database
-from crm_tui.services.search_index import is_postgres
+from crm_tui.services import deal_triggers
 from crm_tui.services.workspace_settings import get_setting, put_setting
 
 WON_RANK = 1_000_000
@@ -58,72 +58,12 @@ def _recompute(cond: Callable[[str], str]) -> list[str]:
     ]
 
 
-def _moved_from() -> str:
-    """In a history row's update trigger: the recompute of the deal it belonged to, only if it moved
-    to another deal (a merge); otherwise recomputing NEW's deal is enough."""
-    return "; ".join(_recompute(lambda column: f"{column} = OLD.deal_id AND OLD.deal_id <> NEW.deal_id"))
-
-
-def _one(alias: str) -> str:
-    """The recompute statements of one deal, named by a trigger row's column (NEW.deal_id, ...)."""
-    return "; ".join(_recompute(lambda column: f"{column} = {alias}"))
-
-
 _DEAL_WATCHED = ("stage_id", "created_at", "owner_id", "deleted_at")
-
-
-def _sqlite_ddl() -> list[str]:
-    names = ("reach_sc_ai", "reach_sc_ad", "reach_sc_au", "reach_deal_ai", "reach_deal_au", "reach_deal_bd")
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _DEAL_WATCHED)
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in names] + [
-        f"CREATE TRIGGER reach_sc_ai AFTER INSERT ON stage_change BEGIN {_one('NEW.deal_id')}; END",
-        f"CREATE TRIGGER reach_sc_ad AFTER DELETE ON stage_change BEGIN {_one('OLD.deal_id')}; END",
-        (
-            "CREATE TRIGGER reach_sc_au AFTER UPDATE OF deal_id, to_stage_id, from_stage_id ON stage_change "
-            f"BEGIN {_moved_from()}; {_one('NEW.deal_id')}; END"
-        ),
-        f"CREATE TRIGGER reach_deal_ai AFTER INSERT ON deal BEGIN {_one('NEW.id')}; END",
-        (
-            f"CREATE TRIGGER reach_deal_au AFTER UPDATE OF {', '.join(_DEAL_WATCHED)} ON deal WHEN {changed} "
-            f"BEGIN {_one('NEW.id')}; END"
-        ),
-        "CREATE TRIGGER reach_deal_bd BEFORE DELETE ON deal BEGIN DELETE FROM deal_reach WHERE deal_id = OLD.id; END",
-    ]
-
-
-def _postgres_ddl() -> list[str]:
-    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _DEAL_WATCHED)
-    return [
-        (
-            "CREATE OR REPLACE FUNCTION crm_reach_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.deal_id <> NEW.deal_id) THEN {_one('OLD.deal_id')}; END IF; "
-            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_one('NEW.deal_id')}; END IF; RETURN NULL; END $$"
-        ),
-        (
-            "CREATE OR REPLACE FUNCTION crm_reach_deal() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF TG_OP = 'DELETE' THEN DELETE FROM deal_reach WHERE deal_id = OLD.id; RETURN OLD; END IF; "
-            f"{_one('NEW.id')}; RETURN NULL; END $$"
-        ),
-        "DROP TRIGGER IF EXISTS reach_history ON stage_change",
-        (
-            "CREATE TRIGGER reach_history AFTER INSERT OR DELETE OR UPDATE OF deal_id, to_stage_id, from_stage_id "
-            "ON stage_change FOR EACH ROW EXECUTE FUNCTION crm_reach_history()"
-        ),
-        "DROP TRIGGER IF EXISTS reach_deal_ai ON deal",
-        "CREATE TRIGGER reach_deal_ai AFTER INSERT ON deal FOR EACH ROW EXECUTE FUNCTION crm_reach_deal()",
-        "DROP TRIGGER IF EXISTS reach_deal_au ON deal",
-        (
-            f"CREATE TRIGGER reach_deal_au AFTER UPDATE OF {', '.join(_DEAL_WATCHED)} ON deal FOR EACH ROW "
-            f"WHEN ({changed}) EXECUTE FUNCTION crm_reach_deal()"
-        ),
-        "DROP TRIGGER IF EXISTS reach_deal_bd ON deal",
-        "CREATE TRIGGER reach_deal_bd BEFORE DELETE ON deal FOR EACH ROW EXECUTE FUNCTION crm_reach_deal()",
-    ]
 
 
 def ddl() -> list[str]:
     """The statements that (re)create the reach triggers on this back end (rollups.install runs them)."""
-    return _postgres_ddl() if is_postgres() else _sqlite_ddl()
+    return deal_triggers.ddl("reach", "deal_reach", _recompute, ("deal_id", "to_stage_id", "from_stage_id"), _DEAL_WATCHED)
 
 
 def signature() -> str:
@@ -144,9 +84,7 @@ def fresh() -> bool:
 
 def rebuild() -> None:
     """Recompute every deal's rows at once (inside a write transaction): a new or upgraded workspace."""
-    database.execute_sql("DELETE FROM deal_reach")
-    for statement in _recompute(lambda column: "1 = 1")[1:]:
-        database.execute_sql(statement)
+    deal_triggers.refill("deal_reach", _recompute)
     put_setting(_SIGNATURE, signature())
     _end_pass()
 
@@ -166,7 +104,7 @@ def heal(budget: float = 2.0) -> bool:
     last = database.execute_sql("SELECT MAX(id) FROM deal").fetchone()[0] or 0
     state = get_setting(_PASS) or {"signature": current, "next": 0, "last": last}
     started = time.monotonic()
-    mark = "%s" if is_postgres() else "?"
+    mark = database.obj.param
     while True:  # at least one chunk per call, then as many as the budget allows
         with database.atomic():
             upto = database.execute_sql(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, SQL, Cast, fn
+from peewee import JOIN, SQL, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, Stage, Task
@@ -25,15 +25,14 @@ from crm_tui.services.report_sql import (
     ReportFilter,
     as_int,
     between,
+    counts_some,
     day_rows,
     days,
-    live_groups,
     narrow,
     on_deleted_deals,
     open_deals,
-    open_groups,
     open_rows,
-    open_weight,
+    open_weighted_sum,
     rolled,
     seconds,
     weighted_sum,
@@ -133,9 +132,8 @@ def stat_cards(f: ReportFilter, *, now: datetime | None = None) -> StatCards:
 def open_pipeline(f: ReportFilter) -> tuple[int, Money, Money]:
     """Count, value and weighted value of the live deals in open stages, by currency."""
     if rollups.enabled():
-        weight = Cast(fn.SUM(open_weight()), "BIGINT") / 100
-        query = open_rows(f, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), weight)
-        query = query.group_by(DealOpen.currency).having(open_groups())
+        query = open_rows(f, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), open_weighted_sum())
+        query = query.group_by(DealOpen.currency).having(counts_some(DealOpen))
     else:
         query = open_deals(f, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(Deal.currency)
     count, total, weighted = 0, {}, {}
@@ -198,8 +196,8 @@ def _period_queries(f: ReportFilter) -> tuple[Any, Any]:
             fn.SUM(DealDay.secs), closed=True,
         ).where(Stage.kind.in_(["won", "lost"]))  # fmt: skip
         return (
-            created.group_by(DealDay.currency).having(live_groups()),
-            closed.group_by(Stage.kind, DealDay.currency).having(live_groups()),
+            created.group_by(DealDay.currency).having(counts_some(DealDay)),
+            closed.group_by(Stage.kind, DealDay.currency).having(counts_some(DealDay)),
         )
     created = narrow(
         Deal.select(Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(between(Deal.created_at, f.start, f.end)),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from peewee import JOIN, SQL, Case, Cast, Select, fn
+from peewee import JOIN, SQL, Case, Select, fn
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Pipeline, Stage, Tag, database
@@ -25,16 +25,16 @@ from crm_tui.services.report_sql import (
     add_months,
     as_int,
     between,
+    counts_some,
     day_rows,
     key_of,
-    live_groups,
     month_key,
     month_start,
     narrow,
     open_deals,
-    open_groups,
     open_rows,
     open_weight,
+    open_weighted_sum,
     probability,
     rolled,
     weighted_sum,
@@ -104,8 +104,8 @@ def _month_queries(f: ReportFilter, first: datetime, after: datetime) -> tuple[A
             f, first, after, month, Stage.kind, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=True
         ).where(Stage.kind.in_(["won", "lost"]))
         return (
-            created.group_by(month, DealDay.currency).having(live_groups()),
-            closed.group_by(month, Stage.kind, DealDay.currency).having(live_groups()),
+            created.group_by(month, DealDay.currency).having(counts_some(DealDay)),
+            closed.group_by(month, Stage.kind, DealDay.currency).having(counts_some(DealDay)),
         )
     created = narrow(
         Deal.select(month_key(Deal.created_at), Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount)).where(
@@ -148,10 +148,9 @@ def by_stage(f: ReportFilter) -> list[StageFigures]:
     if f.pipeline_id is not None:
         stages = stages.where(Stage.pipeline == f.pipeline_id)
     if rollups.enabled():
-        weight = Cast(fn.SUM(open_weight()), "BIGINT") / 100
         figures = open_rows(
-            f, DealOpen.stage_id, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), weight
-        ).group_by(DealOpen.stage_id, DealOpen.currency).having(open_groups())
+            f, DealOpen.stage_id, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount), open_weighted_sum()
+        ).group_by(DealOpen.stage_id, DealOpen.currency).having(counts_some(DealOpen))
     else:
         figures = open_deals(f, Deal.stage, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount), weighted_sum()).group_by(
             Deal.stage, Deal.currency
@@ -219,15 +218,7 @@ def share(f: ReportFilter, by: str = "stage", *, totals: Money | None = None) ->
         else:
             key = label = Deal.source
             query = open_deals(f, Deal.source, Deal.source, Deal.currency, fn.COUNT(Deal.id), fn.SUM(Deal.amount))
-        query = query.group_by(key, label, Deal.currency)
-        found: dict[int | str | None, tuple[str, int, Money]] = {}
-        for group, name, code, n, amount in query.tuples():
-            shown, count, value = found.get(group, (name if group is not None else f"(no {by})", 0, {}))
-            found[group] = (shown, count + n, {**value, code: as_int(amount)})
-        groups = sorted(
-            ((group, name, count, value) for group, (name, count, value) in found.items()),
-            key=lambda row: (-row[2], row[0] is None, str(row[1]).casefold()),
-        )
+        groups = _largest_first(query.group_by(key, label, Deal.currency).tuples(), by)
     return [
         ShareRow(
             group,
@@ -244,37 +235,26 @@ def _share_from_rollup(f: ReportFilter, by: str) -> list[tuple[int | str | None,
     """The share groups (largest first) from the open or source rollup: by tag, each tag's rows
     and the UNTAGGED ones (a filter on one tag reads the deals instead: it needs tag pairs); by
     source, the source rollup's rows of the filter's tag."""
-    if by == "tag":
-        key = DealOpen.tag_id
-        query = (
-            DealOpen.select(key, DealOpen.currency, fn.SUM(DealOpen.n), fn.SUM(DealOpen.amount))
-            .join(Stage, on=(DealOpen.stage_id == Stage.id))
-            .where(Stage.kind == "open", DealOpen.tag_id != 0)
-        )
-        if f.pipeline_id is not None:
-            query = query.where(DealOpen.pipeline_id == f.pipeline_id)
-        if f.owner_id is not None:
-            query = query.where(DealOpen.owner_id == f.owner_id)
-        query = query.group_by(key, DealOpen.currency).having(open_groups())
-        names = dict(Tag.select(Tag.id, Tag.name).tuples())
-    else:
-        key = DealSource.source
-        query = (
-            DealSource.select(key, DealSource.currency, fn.SUM(DealSource.n), fn.SUM(DealSource.amount))
-            .join(Stage, on=(DealSource.stage_id == Stage.id))
-            .where(Stage.kind == "open", DealSource.tag_id == (f.tag_id or 0))
-        )
-        if f.pipeline_id is not None:
-            query = query.where(DealSource.pipeline_id == f.pipeline_id)
-        if f.owner_id is not None:
-            query = query.where(DealSource.owner_id == f.owner_id)
-        query = query.group_by(key, DealSource.currency).having(fn.SUM(DealSource.n) != 0)
-        names = {}
+    model = DealOpen if by == "tag" else DealSource
+    key = DealOpen.tag_id if by == "tag" else DealSource.source
+    query = open_rows(
+        f, key, model.currency, fn.SUM(model.n), fn.SUM(model.amount), model=model,
+        tags=(DealOpen.tag_id != 0) if by == "tag" else None,
+    ).group_by(key, model.currency).having(counts_some(model))  # fmt: skip
+    names = dict(Tag.select(Tag.id, Tag.name).tuples()) if by == "tag" else {}
+    rows = (
+        (None if raw == rollups.UNTAGGED else raw, names.get(raw, raw), code, n, amount)
+        for raw, code, n, amount in query.tuples()
+    )
+    return _largest_first(rows, by)
+
+
+def _largest_first(rows: Any, by: str) -> list[tuple[int | str | None, str, int, Money]]:
+    """(group, name, count, value per currency) from (group, name, currency, count, value) rows,
+    largest count first; the group None (no tag, no source) is "(no tag)" / "(no source)"."""
     found: dict[int | str | None, tuple[str, int, Money]] = {}
-    for raw, code, n, amount in query.tuples():
-        group = None if raw == rollups.UNTAGGED else raw
-        shown = f"(no {by})" if group is None else names.get(group, group) if by == "tag" else group
-        _, count, value = found.get(group, (shown, 0, {}))
+    for group, name, code, n, amount in rows:
+        shown, count, value = found.get(group, (name if group is not None else f"(no {by})", 0, {}))
         found[group] = (shown, count + as_int(n), {**value, code: as_int(amount)})
     return sorted(
         ((group, name, count, value) for group, (name, count, value) in found.items()),

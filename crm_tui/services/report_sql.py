@@ -22,7 +22,7 @@ from peewee import JOIN, SQL, Case, Cast, ColumnBase, Expression, NodeList, Valu
 
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Stage, Task
-from crm_tui.models.rollup import DealDay, DealOpen
+from crm_tui.models.rollup import DealDay, DealOpen, DealSource
 from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.record_lists import period_range
@@ -185,8 +185,7 @@ def rolled(start: datetime, end: datetime) -> bool:
 def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBase, closed: bool):
     """SELECT `columns` over the deal rollup's rows for [start, end) (whole days) matching the
     filter's pipeline, owner and tag: its "closed" rows (Stage joined for the kind) or its
-    "created" ones. Group it, and keep groups with HAVING live_groups(): rows that cancelled out
-    before compaction leave a group of zero deals the deals themselves would not show."""
+    "created" ones. Group it with HAVING counts_some(DealDay)."""
     query = DealDay.select(*columns).where(
         DealDay.tag_id == (f.tag_id or 0), DealDay.day >= start.date(), DealDay.day < end.date()
     )
@@ -201,24 +200,26 @@ def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBa
     return query
 
 
-def live_groups() -> Expression:
-    """SQL HAVING: the group still counts at least one deal."""
-    return fn.SUM(DealDay.n) != 0
+def counts_some(model: type[DealDay | DealOpen | DealSource]) -> Expression:
+    """SQL HAVING over a rollup's group: it still counts at least one deal (rows that cancelled
+    out before compaction leave a group of zero deals the deals themselves would not show)."""
+    return fn.SUM(model.n) != 0
 
 
-def open_rows(f: ReportFilter | None, *columns: ColumnBase):
-    """SELECT `columns` over the open-deal rollup's rows in open stages (DealOpen and Stage in
-    scope) matching the filter's pipeline, owner and tag: what `open_deals` reads from the deals.
-    Group it with HAVING open_groups()."""
+def open_rows(f: ReportFilter | None, *columns: ColumnBase, model: type[DealOpen | DealSource] = DealOpen, tags: Expression | None = None):
+    """SELECT `columns` over an open-deal rollup's rows (`model` and Stage in scope) in open stages,
+    matching the filter's pipeline and owner, and its tag (or `tags`, a condition on the rollup's
+    tag_id): what `open_deals` reads from the deals. Group it with HAVING counts_some(model)."""
+    tag = (f.tag_id if f else None) or 0
     query = (
-        DealOpen.select(*columns)
-        .join(Stage, on=(DealOpen.stage_id == Stage.id))
-        .where(Stage.kind == "open", DealOpen.tag_id == ((f.tag_id if f else None) or 0))
+        model.select(*columns)
+        .join(Stage, on=(model.stage_id == Stage.id))
+        .where(Stage.kind == "open", tags if tags is not None else model.tag_id == tag)
     )
     if f is not None and f.pipeline_id is not None:
-        query = query.where(DealOpen.pipeline_id == f.pipeline_id)
+        query = query.where(model.pipeline_id == f.pipeline_id)
     if f is not None and f.owner_id is not None:
-        query = query.where(DealOpen.owner_id == f.owner_id)
+        query = query.where(model.owner_id == f.owner_id)
     return query
 
 
@@ -228,9 +229,9 @@ def open_weight() -> ColumnBase:
     return DealOpen.weighted + fn.COALESCE(DealOpen.unweighted * Stage.probability, 0)
 
 
-def open_groups() -> Expression:
-    """SQL HAVING: the open-deal rollup's group still counts at least one deal."""
-    return fn.SUM(DealOpen.n) != 0
+def open_weighted_sum() -> ColumnBase:
+    """SQL: the grouped DealOpen rows' weighted value in minor units, rounded down as `weighted_sum`."""
+    return Cast(fn.SUM(open_weight()), "BIGINT") / 100
 
 
 def on_deleted_deals(*columns: ColumnBase):

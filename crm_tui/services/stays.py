@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crm_tui.models import database
-from crm_tui.services.search_index import is_postgres
+from crm_tui.services import deal_triggers
 from crm_tui.services.sql_util import epoch_sql
 
 
@@ -35,70 +34,14 @@ def _recompute(cond: Callable[[str], str]) -> list[str]:
     ]
 
 
-def _moved_from() -> str:
-    """In a history row's update trigger: the recompute of the deal it belonged to, only if it moved
-    to another deal (a merge); otherwise recomputing NEW's deal is enough."""
-    return "; ".join(_recompute(lambda column: f"{column} = OLD.deal_id AND OLD.deal_id <> NEW.deal_id"))
-
-
-def _one(alias: str) -> str:
-    return "; ".join(_recompute(lambda column: f"{column} = {alias}"))
-
-
 _DEAL_WATCHED = ("stage_id", "stage_entered_at", "owner_id", "deleted_at")
 
 
 def ddl() -> list[str]:
     """The statements that (re)create the stays triggers on this back end."""
-    if is_postgres():
-        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _DEAL_WATCHED)
-        return [
-            (
-                "CREATE OR REPLACE FUNCTION crm_stay_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.deal_id <> NEW.deal_id) THEN {_one('OLD.deal_id')}; END IF; "
-                f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_one('NEW.deal_id')}; END IF; RETURN NULL; END $$"
-            ),
-            (
-                "CREATE OR REPLACE FUNCTION crm_stay_deal() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "IF TG_OP = 'DELETE' THEN DELETE FROM deal_stay WHERE deal_id = OLD.id; RETURN OLD; END IF; "
-                f"{_one('NEW.id')}; RETURN NULL; END $$"
-            ),
-            "DROP TRIGGER IF EXISTS stay_history ON stage_change",
-            (
-                "CREATE TRIGGER stay_history AFTER INSERT OR DELETE OR UPDATE OF deal_id, to_stage_id, at, left_at "
-                "ON stage_change FOR EACH ROW "
-                "EXECUTE FUNCTION crm_stay_history()"
-            ),
-            "DROP TRIGGER IF EXISTS stay_deal_ai ON deal",
-            "CREATE TRIGGER stay_deal_ai AFTER INSERT ON deal FOR EACH ROW EXECUTE FUNCTION crm_stay_deal()",
-            "DROP TRIGGER IF EXISTS stay_deal_au ON deal",
-            (
-                f"CREATE TRIGGER stay_deal_au AFTER UPDATE OF {', '.join(_DEAL_WATCHED)} ON deal FOR EACH ROW "
-                f"WHEN ({changed}) EXECUTE FUNCTION crm_stay_deal()"
-            ),
-            "DROP TRIGGER IF EXISTS stay_deal_bd ON deal",
-            "CREATE TRIGGER stay_deal_bd BEFORE DELETE ON deal FOR EACH ROW EXECUTE FUNCTION crm_stay_deal()",
-        ]
-    names = ("stay_sc_ai", "stay_sc_ad", "stay_sc_au", "stay_deal_ai", "stay_deal_au", "stay_deal_bd")
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _DEAL_WATCHED)
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in names] + [
-        f"CREATE TRIGGER stay_sc_ai AFTER INSERT ON stage_change BEGIN {_one('NEW.deal_id')}; END",
-        f"CREATE TRIGGER stay_sc_ad AFTER DELETE ON stage_change BEGIN {_one('OLD.deal_id')}; END",
-        (
-            "CREATE TRIGGER stay_sc_au AFTER UPDATE OF deal_id, to_stage_id, at, left_at ON stage_change "
-            f"BEGIN {_moved_from()}; {_one('NEW.deal_id')}; END"
-        ),
-        f"CREATE TRIGGER stay_deal_ai AFTER INSERT ON deal BEGIN {_one('NEW.id')}; END",
-        (
-            f"CREATE TRIGGER stay_deal_au AFTER UPDATE OF {', '.join(_DEAL_WATCHED)} ON deal WHEN {changed} "
-            f"BEGIN {_one('NEW.id')}; END"
-        ),
-        "CREATE TRIGGER stay_deal_bd BEFORE DELETE ON deal BEGIN DELETE FROM deal_stay WHERE deal_id = OLD.id; END",
-    ]
+    return deal_triggers.ddl("stay", "deal_stay", _recompute, ("deal_id", "to_stage_id", "at", "left_at"), _DEAL_WATCHED)
 
 
 def rebuild() -> None:
     """Recompute every deal's stays at once (inside a write transaction)."""
-    database.execute_sql("DELETE FROM deal_stay")
-    for statement in _recompute(lambda column: "1 = 1")[1:]:
-        database.execute_sql(statement)
+    deal_triggers.refill("deal_stay", _recompute)
