@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -14,8 +15,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
-from crm_tui.events import DomainEvent
 from crm_tui.config import SmtpSettings
+from crm_tui.events import DomainEvent
 from crm_tui.screens.automation_runner import AutomationRunner
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors
 from crm_tui.screens.board import BoardScreen
@@ -108,6 +109,10 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
         self._wanted_keymap = dict(keymap or {})
         self.animation_level = animations  # type: ignore[assignment]
         self._unsubscribe = session.ctx.bus.subscribe(DomainEvent, self._relay)
+        self._generation = 0
+        """How many changes were handed to screens; `_seen` holds the count each screen last heard
+        (a screen not in it is new, and reads fresh data anyway)."""
+        self._seen: WeakKeyDictionary[Screen, int] = WeakKeyDictionary()
         session.preload("events", changes.latest_event_id)  # before any screen reads its data
 
     @property
@@ -127,8 +132,8 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
         self.set_timer(REMINDER_DELAY, self._fire_reminders)
         self.set_interval(REMINDER_SECONDS, self._fire_reminders)
         self.start_automations(self.session, self._smtp)
-        self.screen_change_signal.subscribe(self, self._badge_on)
-        self._badge_on(self.screen)
+        self.screen_change_signal.subscribe(self, self._on_screen_shown)
+        self._on_screen_shown(self.screen)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
@@ -201,8 +206,7 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
         # A notification changes no record on any screen: it alone is no reason to read them again.
         if any(row.txn not in own and row.kind != notifications.CREATED_KIND for row in rows):
             self.automations_soon()  # changes made where no engine may be running (a script, an import)
-            for screen in self.screen_stack:
-                screen.post_message(DataChanged(None))
+            self._tell_screens(None)
 
     async def _inbox_baseline(self) -> None:
         """Note the newest notification there is: older ones are counted, never toasted."""
@@ -291,8 +295,23 @@ class CrmApp(DataTools, AutomationRunner, ReportsWorkerErrors, App[None]):
     def on_data_changed(self, message: DataChanged) -> None:
         """Hand a workspace change to every open screen, and let the rules react to it."""
         self.automations_soon()
+        self._tell_screens(message.event)
+
+    def _tell_screens(self, event: DomainEvent | None) -> None:
+        # Only the current mode's screens hear of a change now; the others are told when shown.
+        self._generation += 1
         for screen in self.screen_stack:
-            screen.post_message(DataChanged(message.event))
+            self._seen[screen] = self._generation
+            screen.post_message(DataChanged(event))
+
+    def _on_screen_shown(self, screen: Screen) -> None:
+        """A screen came into view: give it the unread badge, and a change it missed while another
+        mode was shown (the board, a list, the dashboard then read again their own way)."""
+        self._badge_on(screen)
+        seen = self._seen.get(screen)
+        self._seen[screen] = self._generation
+        if seen is not None and seen < self._generation:
+            screen.post_message(DataChanged(None))
 
 
 def _automations() -> Screen:
@@ -317,25 +336,25 @@ def binding_owners() -> list[type]:
     from crm_tui.screens.deal_form import DealFormScreen
     from crm_tui.screens.drill import DrillScreen
     from crm_tui.screens.dry_run import DryRunScreen
+    from crm_tui.screens.duplicates import DuplicatesScreen
+    from crm_tui.screens.export_dialog import ExportDialog
     from crm_tui.screens.filters import FilterScreen
+    from crm_tui.screens.import_files import PathInput
+    from crm_tui.screens.import_mapping import TargetPicker
+    from crm_tui.screens.import_wizard import ImportWizard
     from crm_tui.screens.keys import KeysScreen
+    from crm_tui.screens.merge_screen import MergeScreen
+    from crm_tui.screens.normalise_screen import NormaliseScreen
     from crm_tui.screens.pipelines import PipelinesScreen
     from crm_tui.screens.record_picker import RecordPickerScreen
     from crm_tui.screens.record_screen import RecordScreen
     from crm_tui.screens.rule_editor import RuleEditorScreen
     from crm_tui.screens.run_log import RunLogScreen
     from crm_tui.screens.stage_form import StageFormScreen
+    from crm_tui.screens.tag_cleanup import TagCleanupScreen
     from crm_tui.screens.text_prompt import TextPromptScreen
     from crm_tui.widgets.card_list import CardList
     from crm_tui.widgets.charts import Chart
-    from crm_tui.screens.duplicates import DuplicatesScreen
-    from crm_tui.screens.export_dialog import ExportDialog
-    from crm_tui.screens.import_files import PathInput
-    from crm_tui.screens.import_mapping import TargetPicker
-    from crm_tui.screens.import_wizard import ImportWizard
-    from crm_tui.screens.merge_screen import MergeScreen
-    from crm_tui.screens.normalise_screen import NormaliseScreen
-    from crm_tui.screens.tag_cleanup import TagCleanupScreen
     from crm_tui.widgets.record_table import RecordTable
 
     return [

@@ -101,3 +101,20 @@ async def test_an_unexpected_failure_is_shown_and_the_app_keeps_running(app: Crm
         await settle(pilot)
         assert pilot.app.is_running
         assert any("disk on fire [b]" in str(n.message) for n in pilot.app._notifications)  # shown literally
+
+
+async def test_a_change_made_while_another_mode_is_shown_is_on_the_board_when_it_is_shown(
+    app: CrmApp, sqlite_workspace: Workspace
+) -> None:
+    from tests.helpers import make_deal
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")  # the deal list: the board is out of view
+        await settle(pilot)
+        make_deal(sqlite_workspace.ctx, "Made while away", stage="Negotiation")
+        await pilot.pause(0.5)
+        await pilot.press("f2")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert "Made while away" in titles(pilot, stage_named("Negotiation"))

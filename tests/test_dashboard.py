@@ -166,3 +166,27 @@ def test_big_counts_fit_their_card_and_keep_the_exact_figure_below() -> None:
     assert values["open_count"][:3] == ("290k", "", "290,234 open now")
     assert values["overdue"][:3] == ("36210", "", "past due, not done")  # six digits still fit
     assert values["new"][2] == "151,347 deals"
+
+
+async def test_a_change_made_in_another_mode_shows_when_the_dashboard_is_shown_again(demo_app: CrmApp) -> None:
+    from crm_tui.models import Deal
+
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await _open(pilot)
+        before = {stage.stage_id: stage.count for stage in demo_app.screen.board.stages}
+        await pilot.press("f2")  # the board: a deal moves on while the dashboard is not shown
+        await settle(pilot)
+        deal_id = demo_app.screen.selected().id
+        stage_before = Deal.get_by_id(deal_id).stage_id
+        await pilot.press("L")
+        await pilot.pause(0.5)
+        await settle(pilot)
+        stage_after = Deal.get_by_id(deal_id).stage_id
+        assert stage_after != stage_before
+        await pilot.pause(1.1)  # past the dashboard's refresh gap
+        await pilot.press("f7")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        after = {stage.stage_id: stage.count for stage in demo_app.screen.board.stages}
+        assert after[stage_before] == before[stage_before] - 1
+        assert after.get(stage_after, 0) == before.get(stage_after, 0) + (1 if stage_after in before else 0)

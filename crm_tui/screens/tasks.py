@@ -96,7 +96,7 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Shown (first, or again after another mode or a record screen): read what is in view.
-        Changes made while another mode was shown never reached this screen as DataChanged."""
+        (Changes missed while another mode was shown also arrive, as DataChanged, from the app.)"""
         if self._asking:  # a dialog of ours closed: its action reads the list itself
             self._asking = False
             return
