@@ -5,7 +5,7 @@ demo data with a frozen clock. Update the pictures with `--snapshot-update`, the
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import Digits, OptionList
+from textual.widgets import OptionList
 
 from crm_tui.app import CrmApp
 from crm_tui.screens.dashboard import PREFERENCE, DashboardScreen
@@ -13,6 +13,7 @@ from crm_tui.screens.dashboard_view import big_money
 from crm_tui.screens.record_screen import RecordScreen
 from crm_tui.services import preferences, reports
 from crm_tui.services.workspace import Workspace
+from crm_tui.widgets.charts import StatCard
 from tests.board_fixtures import make_app, settle
 from tests.conftest import FROZEN_NOW
 from tests.helpers import make_deal
@@ -25,7 +26,7 @@ async def _open(pilot: Pilot) -> None:
 
 
 def _digits(app: CrmApp, card: str) -> str:
-    return app.screen.query_one(f"#card-{card} Digits", Digits).value
+    return app.screen.query_one(f"#card-{card}", StatCard).value
 
 
 def test_dashboard_at_120_by_35(snap_compare, demo_app: CrmApp) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
+from textual.renderables.digits import Digits as DigitsFont
 from textual.widget import Widget
-from textual.widgets import Digits, Static
+from textual.widgets import Static
 
 from crm_tui.text import safe_text
 
@@ -139,28 +139,28 @@ class Chart(Static):
 
 
 class StatCard(Widget):
-    """A big number (Digits) with its title and the change against the previous period."""
+    """A big number in a 3x3 digit font with its title and the change against the previous period.
+
+    Drawn as one widget (title, three rows of digits with the scale letter, foot): ten cards of
+    six widgets each were most of the dashboard's widgets, and its first frame waited on them."""
 
     DEFAULT_CSS = """
-    StatCard { height: 7; border: round $foreground 25%; padding: 0 1; }
-    StatCard .card-title { color: $text-muted; height: 1; }
-    StatCard .card-number { height: 3; }
-    StatCard Digits { height: 3; width: auto; color: $text-accent; }
-    StatCard .card-scale { height: 3; width: auto; content-align: left bottom; padding-left: 1; color: $text-accent; }
-    StatCard .card-foot { height: 1; color: $text-muted; }
+    StatCard { height: 7; border: round $foreground 25%; padding: 0 1; color: $text-muted; text-wrap: nowrap; }
     """
+    DIGITS_ALLOWED: ClassVar[frozenset[str]] = frozenset("0123456789+-.$£€:()")
 
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.card_title = title
+        self._value = "-"
+        self._scale = ""
+        self._foot: Content | str = ""
+        self._arrow = Content("")
 
-    def compose(self) -> ComposeResult:
-        """Title (with the change), number, foot."""
-        yield Static(Content(self.card_title), classes="card-title")
-        with Horizontal(classes="card-number"):
-            yield Digits("-")
-            yield Static("", classes="card-scale")
-        yield Static("", classes="card-foot")
+    @property
+    def value(self) -> str:
+        """The number drawn in big digits ("-" before the first value)."""
+        return self._value
 
     def show(
         self,
@@ -172,20 +172,31 @@ class StatCard(Widget):
         good_when_up: bool = True,
         unit: str = "%",
     ) -> None:
-        """Put a value on the card: `big` in Digits (digits . $ £ € only) with its scale letter beside
-        it ("million"), a foot line, and by the title ▲/▼ the percentage change (green when it is
+        """Put a value on the card: `big` in big digits (digits . $ £ € only) with its scale letter beside
+        it ("M"), a foot line, and by the title ▲/▼ the percentage change (green when it is
         good news); `unit` "pts" for a change of a percentage in points."""
-        allowed = set("0123456789+-.$£€:()")
-        self.query_one(Digits).update("".join(ch for ch in big if ch in allowed) or "0")
-        self.query_one(".card-scale", Static).update(scale)
-        arrow: Content | str = ""
+        self._value = "".join(ch for ch in big if ch in self.DIGITS_ALLOWED) or "0"
+        self._scale = scale
+        self._foot = foot
+        self._arrow = Content("")
         if change is not None:
             good = (change >= 0) == good_when_up
-            style = "$text-success" if good else "$text-error"
             amount = f"{abs(change):.0f}%" if unit == "%" else f"{abs(change):.0f} {unit}"
-            arrow = Content.styled(f" {'▲' if change >= 0 else '▼'}{amount}", style)
-        self.query_one(".card-title", Static).update(Content.assemble(self.card_title, arrow))
-        self.query_one(".card-foot", Static).update(foot)
+            style = "$text-success" if good else "$text-error"
+            self._arrow = Content.styled(f" {'▲' if change >= 0 else '▼'}{amount}", style)
+        self.refresh()
+
+    def render(self) -> Content:
+        """Title and change (the title gives way to the change when both do not fit), the digits with
+        the scale letter on their last row, and the foot."""
+        width = self.content_size.width
+        room = max(0, width - self._arrow.cell_length)
+        title = Content(self.card_title).truncate(room, ellipsis=True) if room else Content("")
+        rows = [segment.text for segment in DigitsFont(self._value).render(Style()) if segment.text != "\n"]
+        rows[-1] += f" {self._scale}" if self._scale else ""
+        digits = [Content.styled(row, "$text-accent").truncate(width) for row in rows]
+        foot = self._foot if isinstance(self._foot, Content) else Content(self._foot)
+        return Content("\n").join([title + self._arrow, *digits, foot.truncate(width, ellipsis=True)])
 
 
 class HBars(Chart):
