@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
@@ -26,6 +26,7 @@ from crm_tui.services.automation_rules import RuleRow
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 from crm_tui.widgets.mode_tabs import ModeTabs
 
 ABOUT = (
@@ -126,7 +127,7 @@ class AutomationsScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[Non
         yield Static(Content(ABOUT), id="about")
         yield Static("", id="empty")
         yield OptionList(id="rules")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the rules."""

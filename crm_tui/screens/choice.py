@@ -8,8 +8,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from crm_tui.widgets.footer import BatchedFooter
 
 
 class ChoiceScreen(ModalScreen[int | None]):
@@ -42,7 +44,7 @@ class ChoiceScreen(ModalScreen[int | None]):
         with Vertical():
             yield Static(self.question, classes="question")
             yield OptionList(*[Option(choice, id=str(index)) for index, choice in enumerate(self.choices)])
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Start on the current choice."""

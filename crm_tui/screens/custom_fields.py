@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
@@ -22,6 +22,7 @@ from crm_tui.services import custom_field_admin
 from crm_tui.services.custom_field_admin import FieldRow
 from crm_tui.services.errors import ServiceError, ValidationFailed
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 RECORD_TYPES = (("company", "Companies"), ("contact", "Contacts"), ("lead", "Leads"), ("deal", "Deals"))
 """The record types that have custom fields, in the order of the header (and keys 1-4)."""
@@ -110,7 +111,7 @@ class CustomFieldsScreen(ReportsWorkerErrors, Screen[None]):
         yield Static(
             "1-4 or tab: record type · n add · e edit · r rename · K/J reorder · d remove · esc back", classes="hint"
         )
-        yield Footer()
+        yield BatchedFooter()
 
     def _heading(self) -> Content:
         parts: list[str | tuple[str, str]] = [("Custom fields  ", "bold")]

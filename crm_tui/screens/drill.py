@@ -11,13 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.money import format_money
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.services import reports
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 LIMIT = 200
 """Deals listed at most (the count and value on top are of all of them)."""
@@ -52,7 +53,7 @@ class DrillScreen(ReportsWorkerErrors, ModalScreen[None]):
             yield Static(Content(safe_text(self.drill_title)), id="drill-title")
             yield Static(Content("reading…"), id="drill-summary")
             yield OptionList(id="drill-deals")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the deals."""

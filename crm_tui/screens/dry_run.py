@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
@@ -19,6 +19,7 @@ from crm_tui.screens.base import ReportsWorkerErrors, open_record, session_of, s
 from crm_tui.services import automation_log
 from crm_tui.services.automation_log import DryHit, DryRun
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 DAYS = 30
 """How far back a dry run of an event rule looks."""
@@ -88,7 +89,7 @@ class DryRunScreen(ReportsWorkerErrors, ModalScreen[None]):
             yield Static(Content.assemble("Dry run: ", safe_text(self.rule.name)), id="dry-title")
             yield Static(Content("reading…"), id="dry-summary")
             yield OptionList(id="dry-hits")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Run the rule without writing anything."""

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, ProgressBar, Static
+from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import PolledProgress, ReportsWorkerErrors, open_record, own_session, stamp
@@ -26,6 +26,7 @@ from crm_tui.services.dedupe import Candidate, DuplicateGroup
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.merge import MergeResult
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 ENTITIES = ("contact", "company", "lead")
 """The record types a scan covers, in the order of their keys 1, 2, 3."""
@@ -106,7 +107,7 @@ class DuplicatesScreen(ReportsWorkerErrors, Screen[None]):
         yield Static("", id="dupes-status")
         yield ProgressBar(id="dupes-progress", show_eta=False)
         yield OptionList(id="groups")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Scan the record type it was opened on."""

@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import Input, ProgressBar, RadioButton, RadioSet, Static
 
 from crm_tui import clock
 from crm_tui.screens.base import CatchesEarlyKeys, PolledProgress, ReportsWorkerErrors, own_session, session_of
@@ -29,6 +29,7 @@ from crm_tui.services.errors import ServiceError
 from crm_tui.services.export import ExportCancelled, ExportRequest
 from crm_tui.services.record_lists import ListQuery
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 _SUFFIXES = tuple(f".{fmt}" for fmt in export.FORMAT_LABELS)
 
@@ -102,7 +103,7 @@ class ExportDialog(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[str | None
             yield ProgressBar(id="export-progress", show_eta=False)
             yield Static("", id="export-error")
             yield Static("enter or ctrl+s to export · tab between choices · esc to cancel", classes="hint")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Start in the path: enter exports with the defaults."""

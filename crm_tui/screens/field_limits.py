@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.services import user_admin
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.user_admin import LimitRow
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 SHOWN = {"": Content("editable"), "read": Content.styled("read-only", "$text-warning"),
          "hidden": Content.styled("hidden", "$text-error")}  # fmt: skip
@@ -51,7 +52,7 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
         yield DataTable(id="limits", cursor_type="row", zebra_stripes=True, classes="framed")
         hint = "m members · g managers: editable → read-only → hidden · esc back" if self.editable else "Only an admin changes limits · esc back"
         yield Static(Content(hint), id="limits-hint", classes="hint-bar")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the limits."""

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.import_steps import read_summary
@@ -25,6 +25,7 @@ from crm_tui.services.import_columns import ImportTarget
 from crm_tui.services.import_convert import fold
 from crm_tui.services.import_read import Table
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 NOT_IMPORTED = ""
 """The column target meaning "leave this column out"."""
@@ -230,7 +231,7 @@ class TargetPicker(ModalScreen[str | None]):
             yield Static(Content.assemble("Column ", (safe_text(self.column), "bold"), " becomes"), classes="question")
             yield Input(placeholder="type to filter", compact=True)
             yield OptionList()
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Every choice, the current one highlighted."""

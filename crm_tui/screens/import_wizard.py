@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, DataTable, DirectoryTree, Footer, Input, Select, Static
+from textual.widgets import ContentSwitcher, DataTable, DirectoryTree, Input, Select, Static
 
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.screens.import_files import FileTree
@@ -38,6 +38,7 @@ from crm_tui.services.import_engine import ImportRequest, ImportResult
 from crm_tui.services.import_read import Table, read_table
 from crm_tui.services.import_rows import StageChoices
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 _BUSY = {
     "reading": "the file is being read", "checking": "the dry run is running", "importing": "the import is running",
@@ -97,7 +98,7 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
             yield CheckPanel(id="step-check", classes="step")
             yield ImportPanel(id="step-import", classes="step")
         yield Static("", id="message")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Start in the path field."""

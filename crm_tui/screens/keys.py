@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from crm_tui.widgets.card_list import CardList
+from crm_tui.widgets.footer import BatchedFooter
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("Move around", ["board.column_left", "board.column_right", "board.column_1", "board.card_up", "board.card_down",
@@ -70,7 +71,7 @@ class KeysScreen(ModalScreen[None]):
         lines.append(Content.styled("Remap any key in config.toml: [keymap] \"board.move_next\" = \"ctrl+right\"", "$text-muted"))
         with VerticalScroll():
             yield Static(Content("\n").join(lines))
-        yield Footer()
+        yield BatchedFooter()
 
     def action_close(self) -> None:
         """Back to the board."""

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from crm_tui.screens.base import ReportsWorkerErrors, session_of, stamp
 from crm_tui.screens.choice import ChoiceScreen
@@ -27,6 +27,7 @@ from crm_tui.services import merge
 from crm_tui.services.errors import ConflictError, ServiceError
 from crm_tui.services.merge import MergeField, MergePlan, MergeResult
 from crm_tui.text import fit, safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 LABELS = {"contact": ("contact", "contacts"), "company": ("company", "companies"), "lead": ("lead", "leads")}
 LABEL_WIDTH = 18
@@ -101,7 +102,7 @@ class MergeScreen(ReportsWorkerErrors, Screen[MergeResult | None]):
         yield Static(Content.styled(f"Merge {len(self.ids)} {LABELS[self.entity][1]}", "bold"), id="merge-title")
         yield DataTable(id="fields", cursor_type="cell", header_height=3, fixed_columns=1, zebra_stripes=True)
         yield Static(Content.styled("reading…", "dim"), id="merge-status")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the records."""

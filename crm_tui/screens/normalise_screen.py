@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, ProgressBar, Static
+from textual.widgets import Button, Input, ProgressBar, Static
 
 from crm_tui.screens.base import PolledProgress, ReportsWorkerErrors, session_of
 from crm_tui.screens.confirm import ConfirmScreen
@@ -20,6 +20,7 @@ from crm_tui.services import normalise
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.normalise import NormaliseReport
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 EXPLAINED = (
     "Trims spaces, lower-cases emails and domains, gives web addresses a scheme and, with a default "
@@ -118,7 +119,7 @@ class NormaliseScreen(ReportsWorkerErrors, ModalScreen[bool]):
             yield ProgressBar(id="normalise-progress", show_eta=False)
             with VerticalScroll(id="report-box"):
                 yield Static("", id="report")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the default country; start in its field."""

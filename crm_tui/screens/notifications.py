@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
@@ -22,6 +22,7 @@ from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.services import notifications
 from crm_tui.services.notifications import NotificationItem
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 LIMIT = 200
 """Notifications listed at most (the newest)."""
@@ -124,7 +125,7 @@ class NotificationsScreen(ReportsWorkerErrors, ModalScreen[None]):
             yield Static(Content("Notifications"), id="inbox-title")
             yield Static(Content("reading…"), id="inbox-summary")
             yield OptionList(id="inbox-list")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the notifications."""

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
@@ -25,6 +25,7 @@ from crm_tui.services import pipelines, records, workspace_settings
 from crm_tui.services.errors import ServiceError, ValidationFailed
 from crm_tui.services.pipelines import PipelineRow, StageRow
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 
 class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
@@ -67,7 +68,7 @@ class PipelinesScreen(ReportsWorkerErrors, Screen[None]):
                     table.add_column(label, width=width)
                 yield table
         yield Static("tab switches list · a add · r rename · e edit stage · K/J reorder · d delete · esc back", classes="hint")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the pipelines."""

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, session_of
@@ -24,6 +24,7 @@ from crm_tui.services.list_fields import LABELS, Column, EntityList
 from crm_tui.services.list_views import ListView
 from crm_tui.services.record_lists import ListQuery
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 from crm_tui.widgets.mode_tabs import ModeTabs
 from crm_tui.widgets.record_table import RecordTable
 
@@ -85,7 +86,7 @@ class RecordListScreen(ListActions, ReloadSoonOnChange, ReportsWorkerErrors, Scr
                 yield Static("", id="summary")
                 yield Input(placeholder="type to filter · enter keeps it · esc clears", id="quick", compact=True)
                 yield RecordTable(id="table")
-        yield Footer()
+        yield BatchedFooter()
 
     @property
     def table(self) -> RecordTable:

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
@@ -27,6 +27,7 @@ from crm_tui.services.record_form import RecordForm
 from crm_tui.services.record_lists import Choice
 from crm_tui.text import safe_text
 from crm_tui.widgets.field_editors import ReferencePicker, make_editor, value_of
+from crm_tui.widgets.footer import BatchedFooter
 
 _ICONS = {"note": "✎", "call": "☎", "email": "✉", "task": "☐", "task_done": "☑", "appointment": "◷", "created": "+",
           "changed": "~", "moved": "→", "converted": "⇄", "deleted": "✕", "restored": "↺", "merged": "⧉"}  # fmt: skip
@@ -82,7 +83,7 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
                 yield OptionList(id="related")
                 yield Static("Timeline", classes="heading")
                 yield OptionList(id="timeline")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the record."""

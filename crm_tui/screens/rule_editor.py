@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from crm_tui.schemas.automation import OUTBOUND, TIME_TRIGGERS, Action, Condition, Entity, Op, Rule, Trigger
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
@@ -27,6 +27,7 @@ from crm_tui.screens.dry_run import DryRunScreen
 from crm_tui.services import automation_rules
 from crm_tui.services.errors import ServiceError, ValidationFailed
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 PLACEHOLDERS = ("{title}", "{amount}", "{owner}", "{stage}", "{pipeline}", "{company}", "{name}", "{custom.<key>}")
 """What templates (task titles, note bodies, notification and email texts) can name."""
@@ -214,7 +215,7 @@ class RuleEditorScreen(ReportsWorkerErrors, ModalScreen[int | None]):
                     yield Static(help_text())
             yield Static("", id="rule-error", markup=False)
             yield Static("ctrl+s save · ctrl+d dry run (saves nothing) · tab: help · esc cancel", classes="hint")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Start typing in the rule."""

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, open_record, session_of, stamp
@@ -19,6 +19,7 @@ from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import automation_log
 from crm_tui.services.automation_log import RunRow
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 LIMIT = 200
 """Runs listed at most (the newest that pass the filters)."""
@@ -82,7 +83,7 @@ class RunLogScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]):
         yield Static("", id="log-title")
         yield Static("", id="log-filters")
         yield OptionList(id="runs")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the log."""

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.color import Color, ColorParseError
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from crm_tui.screens.base import RefreshAtMostOncePerGap, ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
@@ -23,6 +23,7 @@ from crm_tui.services import tag_admin
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.tag_admin import TagUsage
 from crm_tui.text import fit, safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 COUNTS = (
     ("companies", "Companies"),
@@ -85,7 +86,7 @@ class TagCleanupScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None
         yield Static("", id="tags-title", classes="title-bar")
         yield DataTable(id="tags", cursor_type="row", zebra_stripes=True, classes="framed")
         yield Static("e rename · m merge into another tag · d delete the unused ones · esc back", id="tags-hint", classes="hint-bar")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the tags."""

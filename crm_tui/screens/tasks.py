@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
@@ -24,6 +24,7 @@ from crm_tui.services import preferences, tasks
 from crm_tui.services.errors import ConflictError, ServiceError
 from crm_tui.services.tasks import AgendaDay, AgendaItem, TaskRow, TaskSections
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 from crm_tui.widgets.mode_tabs import ModeTabs
 
 PREFERENCE = "tasks.scope"
@@ -88,7 +89,7 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
         yield Static("", id="heading")
         yield OptionList(id="tasks")
         yield OptionList(id="agenda")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Start on the task list (ScreenResume, which follows, reads it)."""

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from crm_tui.screens.base import ReportsWorkerErrors, session_of
 from crm_tui.screens.choice import ChoiceScreen
@@ -22,6 +22,7 @@ from crm_tui.services import user_admin
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.user_admin import ROLES, UserRow
 from crm_tui.text import safe_text
+from crm_tui.widgets.footer import BatchedFooter
 
 ROLE_HELP = {
     "member": "edits their own and unassigned records; reads the rest",
@@ -52,7 +53,7 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
         yield Static("", id="users-title", classes="title-bar")
         yield DataTable(id="users", cursor_type="row", zebra_stripes=True, classes="framed")
         yield Static("", id="users-hint", classes="hint-bar")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the users and what the viewer may do."""

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from crm_tui.money import format_money
 from crm_tui.screens.base import DataChanged, ReportsWorkerErrors, session_of
@@ -29,6 +29,7 @@ from crm_tui.services import preferences
 from crm_tui.services.board import Board, BoardQuery, ColumnRequest, ColumnsUpdate, ColumnTotals, ColumnWindow
 from crm_tui.text import safe_text
 from crm_tui.widgets.card_list import CardList
+from crm_tui.widgets.footer import BatchedFooter
 from crm_tui.widgets.stage_column import StageColumn
 
 _REFRESH_DELAY = 0.3
@@ -92,7 +93,7 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineCh
             yield Static(id="board-where", markup=False)
         yield from self.compose_filter_bar()
         yield BoardColumns(id="columns")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the board in the background; the frame appears at once."""
