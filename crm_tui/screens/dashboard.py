@@ -6,6 +6,9 @@ refreshes itself when the workspace changes, at most once a second."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -15,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
@@ -38,8 +41,10 @@ from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import board as board_service
 from crm_tui.services import lookups, preferences, reports, workspace_settings
 from crm_tui.services.record_lists import period_range
+from crm_tui.services.session import Session
 from crm_tui.text import safe_text
 from crm_tui.widgets.charts import Chart, Columns, HBars, ShareBar, StatCard
+from crm_tui.widgets.footer import BatchedFooter
 from crm_tui.widgets.mode_tabs import ModeTabs
 
 PERIODS = ("this_month", "last_month", "this_quarter", "last_quarter", "this_year", "last_12_months")
@@ -86,6 +91,12 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
         self.board: reports.Dashboard | None = None
         self.currency = "USD"
         self._opens: dict[str, list[tuple[str, int]]] = {}
+        self._aside_session: Session | None = None
+        # A new screen counts as styled with an older stylesheet, so switching to it re-reads every
+        # stylesheet and restyles every screen of the app, twice (~50 ms): its widgets are styled
+        # from the current stylesheet as they mount, so it is current. (A private Textual counter;
+        # a later theme change still restyles this screen.)
+        self._css_update_count = self.app._css_update_count
 
     def compose(self) -> ComposeResult:
         """Tabs, filters, then the page of cards and charts."""
@@ -110,7 +121,7 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
             yield OptionList(id="feed")
             yield Static("My tasks", classes="heading")
             yield OptionList(id="tasks")
-        yield Footer()
+        yield BatchedFooter()
 
     def on_mount(self) -> None:
         """Read the user's saved filters, then the figures."""
@@ -133,7 +144,9 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
 
     @work(group="dashboard-read", exclusive=True, exit_on_error=False)
     async def load(self, *, first: bool = False) -> None:
-        """Read every figure for the filters (one call on the database thread) and draw it."""
+        """Read every figure for the filters and draw it: the cards first, then everything else at
+        once. The slowest figures (stage durations, then the shares by tag and by source) are read
+        meanwhile on a second connection of the screen's own."""
         session = session_of(self)
         if first:
             saved = await session.call(preferences.get_preference, session.ctx.user_id, PREFERENCE, None)
@@ -142,18 +155,25 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
             self.currency = await session.call(workspace_settings.currency)
             await self._name_choices()
         f = self._filter()
-        # The cards first (a fifth of the work at 100k deals), then the charts and lists.
-        cards = await session.call(reports.stat_cards, f)
-        changes = await session.call(reports.card_changes, f, cards)
-        self._draw_filters(f)
-        self._draw_cards(cards, changes)
-        self.board = await session.call(
-            reports.dashboard, f, user_id=session.ctx.user_id, cards=cards, changes=changes
-        )
+        aside = self._aside()
+        pending: list[asyncio.Future[Any]] = [asyncio.ensure_future(aside.call(reports.board_durations, f))]
+        try:
+            cards = await session.call(reports.stat_cards, f)
+            pending += [asyncio.ensure_future(aside.call(reports.share, f, by, totals=cards.open_value)) for by in ("tag", "source")]
+            changes = await session.call(reports.card_changes, f, cards)
+            self._draw_filters(f)
+            self._draw_cards(cards, changes)
+            board = await session.call(
+                reports.dashboard, f, user_id=session.ctx.user_id, cards=cards, changes=changes, durations=False
+            )
+            durations, by_tag, by_source = await asyncio.gather(*pending)
+        finally:
+            for future in pending:  # a newer read replaced this one, or a read failed: the rest is dropped
+                if not future.cancel() and not future.cancelled():
+                    future.exception()  # seen: the failure reported is the one that ended this read
+        self.board = replace(board, durations=durations)
         self.loaded_now()
         self._draw(self.board)
-        by_tag = await session.call(reports.share, f, "tag", totals=cards.open_value)
-        by_source = await session.call(reports.share, f, "source", totals=cards.open_value)
         self.query_one("#share-tag", HBars).show(
             f"Share of open value by tag (service line; a deal may have several, {self.currency})",
             group_share_bars(by_tag, self.currency, "tag"),
@@ -161,6 +181,18 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
         self.query_one("#share-source", ShareBar).show(
             f"Share of open value by source ({self.currency})", group_share_bars(by_source, self.currency, "source")
         )
+
+    def _aside(self) -> Session:
+        """The screen's second database connection (opened on the first read, closed with the screen)."""
+        if self._aside_session is None:
+            self._aside_session = session_of(self).sibling()
+        return self._aside_session
+
+    def on_unmount(self) -> None:
+        """Close the second connection, on a thread: a read still running there ends first."""
+        if self._aside_session is not None:
+            threading.Thread(target=self._aside_session.close, name="crm-dashboard-close", daemon=True).start()
+            self._aside_session = None
 
     async def _name_choices(self) -> None:
         session = session_of(self)

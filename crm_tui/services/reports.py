@@ -56,7 +56,7 @@ from crm_tui.services.report_sql import Money, ReportFilter
 __all__ = [
     "DRILLS", "SHARE_BY", "CardChanges", "DrillPage", "DrillRow", "deals_behind", "Change", "Dashboard", "FeedItem", "ForecastBucket", "FunnelStep", "Money",
     "MonthFigures", "MyTasks", "PeriodFigures", "ReportFilter", "ShareRow", "StageDuration", "StageFigures",
-    "StatCards", "StuckDeal", "TaskItem", "activity_feed", "by_stage", "card_changes", "change", "compare",
+    "StatCards", "StuckDeal", "TaskItem", "activity_feed", "board_durations", "board_pipeline", "by_stage", "card_changes", "change", "compare",
     "dashboard", "forecast", "funnel", "monthly", "my_tasks", "open_pipeline", "period_figures", "point_change",
     "share", "stage_durations", "stat_cards", "stuck",
 ]  # fmt: skip
@@ -81,6 +81,22 @@ class Dashboard:
     tasks: MyTasks | None
 
 
+def board_pipeline(f: ReportFilter) -> int | None:
+    """The pipeline the funnel, durations and stuck deals are about: the filter's, else the first
+    live pipeline (None when there is none)."""
+    if f.pipeline_id is not None:
+        return f.pipeline_id
+    first = Pipeline.select(Pipeline.id).where(Pipeline.deleted_at.is_null()).order_by(Pipeline.position, Pipeline.id)
+    return first.scalar()
+
+
+def board_durations(f: ReportFilter, *, now: datetime | None = None) -> list[StageDuration]:
+    """The dashboard's stage durations (of `board_pipeline(f)`), for a caller that reads them on a
+    connection of their own while `dashboard(..., durations=False)` reads the rest."""
+    pipeline_id = board_pipeline(f)
+    return stage_durations(pipeline_id, f, now=now) if pipeline_id is not None else []
+
+
 def dashboard(
     f: ReportFilter,
     *,
@@ -88,18 +104,17 @@ def dashboard(
     now: datetime | None = None,
     cards: StatCards | None = None,
     changes: CardChanges | None = None,
+    durations: bool = True,
 ) -> Dashboard:
     """Every report of the dashboard for `f` (call it from a worker thread: it runs ~15 queries).
 
-    The funnel, stage durations and stuck deals need one pipeline: the filter's, else the first
-    live pipeline (none: they are empty). `user_id` adds that user's tasks. `cards` and `changes`,
-    when the caller has read them already (to show them first), are not read again.
+    The funnel, stage durations and stuck deals need one pipeline (`board_pipeline`). `user_id`
+    adds that user's tasks. `cards` and `changes`, when the caller has read them already (to show
+    them first), are not read again. `durations=False` leaves the stage durations empty, for a
+    caller that reads them alongside (`board_durations`, the slowest figure).
     """
     now = now or clock.now()
-    pipeline_id = f.pipeline_id
-    if pipeline_id is None:
-        first = Pipeline.select(Pipeline.id).where(Pipeline.deleted_at.is_null()).order_by(Pipeline.position, Pipeline.id)
-        pipeline_id = first.scalar()
+    pipeline_id = board_pipeline(f)
     cards = cards or stat_cards(f, now=now)
     return Dashboard(
         filter=f,
@@ -110,7 +125,7 @@ def dashboard(
         stages=by_stage(f),
         forecast=forecast(f, today=now.date()),
         funnel=funnel(pipeline_id, f) if pipeline_id is not None else [],
-        durations=stage_durations(pipeline_id, f, now=now) if pipeline_id is not None else [],
+        durations=stage_durations(pipeline_id, f, now=now) if pipeline_id is not None and durations else [],
         stuck=stuck(pipeline_id, f=f, now=now) if pipeline_id is not None else {},
         feed=activity_feed(),
         tasks=my_tasks(user_id, now=now) if user_id is not None else None,
