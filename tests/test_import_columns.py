@@ -29,7 +29,7 @@ STANDARD_KEYS = {
     "contact": "first_name last_name full_name email phone title address source company company_domain owner tags",
     "lead": "first_name last_name full_name company_name email phone title status source owner tags",
     "deal": "title amount currency pipeline stage status lost_reason expected_close probability source company "
-    "company_domain contact contact_email owner tags",
+    "company_domain contact contact_email owner tags created_at closed_at",
     "task": "title details due_at done assignee deal company contact_email",
     "note": "body deal company contact_email author",
 }
@@ -71,6 +71,7 @@ def test_hubspot_exports(sqlite_workspace: Workspace) -> None:
     assert _named("deal", deals) == {
         "Deal Name": "title", "Amount": "amount", "Deal Stage": "stage", "Pipeline": "pipeline",
         "Close Date": "expected_close", "Deal owner": "owner", "Associated Company": "company",
+        "Create Date": "created_at",
     }  # fmt: skip
 
 
@@ -190,7 +191,7 @@ def test_crm_tui_exports_map_back_to_their_fields(workspace: Workspace) -> None:
     assert f"custom.{second_phone.key}" in {t.key for t in targets("contact")}
     assert _named("deal", ["Title", "Value", "Prob.", "Close", "Created", "Region"]) == {
         "Title": "title", "Value": "amount", "Prob.": "probability", "Close": "expected_close",
-        "Region": "custom.region",
+        "Created": "created_at", "Region": "custom.region",  # a deal list's own export keeps its creation dates
     }  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Deal operations with business rules beyond plain edits: moving between stages."""
+"""Deal operations with business rules beyond plain edits: moving between stages, and dating an
+imported deal."""
 
 from __future__ import annotations
 
@@ -159,3 +160,21 @@ def quick_save(
             return records.create(ctx, "deal", data)
         assert version is not None
         return records.update(ctx, "deal", deal_id, data, version=version)
+
+
+def backdate(deal_id: int, *, created_at: datetime | None = None, closed_at: datetime | None = None) -> None:
+    """Give a deal made in this transaction (by an import) the times its file says it was created
+    and, if won or lost, closed. It entered its stage when it closed, or when it was created while
+    still open; its stage history moves with it. Call inside the transaction that made the deal."""
+    deal = Deal.get_by_id(deal_id)
+    columns: dict = {}
+    if created_at is not None:
+        columns[Deal.created_at] = created_at
+    if closed_at is not None and deal.closed_at is not None:
+        columns[Deal.closed_at] = closed_at
+    entered = columns.get(Deal.closed_at) or (created_at if deal.closed_at is None else None)
+    if entered is not None:
+        columns[Deal.stage_entered_at] = entered
+        stage_history.redate_start(deal_id, entered)
+    if columns:
+        Deal.update(columns).where(Deal.id == deal_id).execute()

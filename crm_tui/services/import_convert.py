@@ -35,6 +35,7 @@ _DEAL_STATUS = {
     "open": "open", "won": "won", "lost": "lost", "gewonnen": "won", "verloren": "lost", "gagné": "won",
     "gagne": "won", "perdu": "lost", "ganado": "won", "perdido": "lost", "closed won": "won", "closed lost": "lost",
     "offen": "open", "ouvert": "open", "abierto": "open", "active": "open", "in progress": "open", "deleted": "lost",
+    "closedwon": "won", "closedlost": "lost",
 }  # fmt: skip
 _LEAD_STATUS = {
     "new": "new", "open": "new", "neu": "new", "nouveau": "new", "nuevo": "new", "working": "working",
@@ -178,6 +179,12 @@ def deal_status(text: str) -> str:
     if status is None:
         raise RowError("status", f"{text!r} is not a deal status (open, won or lost)")
     return status
+
+
+def closing_word(text: str | None) -> str | None:
+    """ "won" or "lost" when `text` is a word for one ("Won", "Closed lost", HubSpot's "closedwon"), else None."""
+    status = _DEAL_STATUS.get(fold(text)) if text else None
+    return status if status in ("won", "lost") else None
 
 
 def lead_status(text: str) -> str:

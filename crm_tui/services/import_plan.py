@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,6 +57,8 @@ class Planned:
     notices: list[str] = field(default_factory=list)
     refs: list[Pending] = field(default_factory=list)
     """The records to create before this row's (kept up to date by the planner)."""
+    dates: dict[str, datetime] = field(default_factory=dict)
+    """A new deal's creation and closing times from the file (Converted.dates)."""
 
 def _refs(values: dict[str, Any], tags: list[int | Pending]) -> list[Pending]:
     found = []
@@ -162,7 +165,7 @@ class Planner:
                 return self._reject(item, f"custom.{fd.key}", "is required")
         item.values = {name: value for name, value in values.items() if name in converted.values} | refs
         item.defaults = {name: value for name, value in values.items() if name not in converted.values}
-        item.custom, item.tags, item.notices = converted.custom, converted.tags, converted.notices
+        item.custom, item.tags, item.notices, item.dates = converted.custom, converted.tags, converted.notices, converted.dates
         item.refs = _refs(refs, converted.tags)
         return item
 

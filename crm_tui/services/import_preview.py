@@ -11,7 +11,7 @@ from crm_tui.models import Stage, Tag, User
 from crm_tui.money import format_money
 from crm_tui.services import import_columns, records
 from crm_tui.services.errors import NotFound
-from crm_tui.services.import_convert import Lookups, Pending, clean, fold
+from crm_tui.services.import_convert import Lookups, Pending, clean, closing_word, fold
 from crm_tui.services.import_engine import ImportRequest
 from crm_tui.services.import_plan import Planned, Planner, PlanOptions
 from crm_tui.services.import_read import Table
@@ -48,6 +48,7 @@ def _row(item: Planned, labels: dict[str, str]) -> PreviewRow:
         shown.append((labels.get(key, labels.get(name, name)), _text(name, value, currency)))
     for key, value in item.custom.items():
         shown.append((labels.get(f"custom.{key}", key), _plain(value)))
+    shown += [(labels.get(key, key), _plain(value)) for key, value in item.dates.items()]
     if item.tags:
         shown.append((labels.get("tags", "Tags"), ", ".join(_tag(tag) for tag in item.tags)))
     return PreviewRow(item.line, item.action, item.reason, tuple(shown))
@@ -93,7 +94,7 @@ def _tag(tag: int | Pending) -> str:
 
 def missing_stages(table: Table, mapping: dict[int, str]) -> list[str]:
     """The stage names in a deal file that its pipelines lack, in order of first appearance (rows
-    whose status is won or lost go to the closing stages and do not count)."""
+    whose status is won or lost, or whose stage is named so, go to the closing stages and do not count)."""
     column = next((index for index, key in mapping.items() if key == "stage"), None)
     if column is None:
         return []
@@ -104,7 +105,7 @@ def missing_stages(table: Table, mapping: dict[int, str]) -> list[str]:
     for row in table.rows:
         name = clean(row.cells[column]) if column < len(row.cells) else None
         status = clean(row.cells[status_column]) if status_column is not None and status_column < len(row.cells) else None
-        if not name or (status and fold(status) in ("won", "lost")):
+        if not name or (status and fold(status) in ("won", "lost")) or (not status and closing_word(name)):
             continue
         pipeline_name = clean(row.cells[pipeline_column]) if pipeline_column is not None and pipeline_column < len(row.cells) else None
         pipeline = lookups.pipelines.get(fold(pipeline_name)) if pipeline_name else lookups.default_pipeline

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from crm_tui import clock
 from crm_tui.services.import_convert import (
     Lookups,
     Pending,
     RowError,
     boolean,
+    closing_word,
     day,
     deal_status,
     fold,
@@ -49,6 +52,8 @@ class Converted:
     custom: dict[str, Any] = field(default_factory=dict)
     tags: list[int | Pending] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    dates: dict[str, datetime] = field(default_factory=dict)
+    """A new deal's `created_at` and `closed_at` from the file (set after it is made: `deals.backdate`)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def _deal(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages
             raise RowError("pipeline", f"there is no pipeline named {cells['pipeline']!r}")
     if pipeline_id is None:
         raise RowError("pipeline", "the workspace has no pipeline")
-    status = deal_status(cells["status"] or "") if cells.get("status") else None
+    status = deal_status(cells["status"] or "") if cells.get("status") else _closing_stage(cells.get("stage"), pipeline_id, lookups, stages)
     out.values["stage_id"] = _stage(pipeline_id, cells.get("stage"), status, lookups, stages)
     if status == "lost" and not cells.get("lost_reason"):
         out.values["lost_reason"] = LOST_REASON_DEFAULT
@@ -128,6 +133,43 @@ def _deal(cells: dict[str, str | None], lookups: Lookups, out: Converted, stages
         out.values["company_id"] = lookups.company(cells.get("company"), cells.get("company_domain"))
     if cells.get("contact_email") or cells.get("contact"):
         out.values["contact_id"] = _deal_contact(cells, lookups, out.values.get("company_id"))
+    closing = isinstance(out.values["stage_id"], int) and any(
+        stage.id == out.values["stage_id"] and stage.kind != "open" for stage in lookups.stages.get(pipeline_id, {}).values()
+    )
+    out.dates = _deal_dates(cells, closing, out)
+
+
+def _deal_dates(cells: dict[str, str | None], closing: bool, out: Converted) -> dict[str, datetime]:
+    """When the deal was created and closed, as far as the file says: a history imported from
+    another CRM keeps its months on the dashboard instead of landing all on the day of the import."""
+    now = clock.now() + timedelta(days=1)  # the file's times are local: a day's grace either side of UTC
+    dates = {}
+    if cells.get("created_at"):
+        dates["created_at"] = moment("created_at", cells["created_at"] or "")
+        if dates["created_at"] > now:
+            raise RowError("created_at", "is in the future")
+    if cells.get("closed_at") and closing:
+        dates["closed_at"] = moment("closed_at", cells["closed_at"] or "")
+        if dates["closed_at"] > now:
+            raise RowError("closed_at", "is in the future")
+    elif cells.get("closed_at"):
+        out.notices.append("open deals keep no close date: the Closed column was ignored for them")
+    elif closing and isinstance(expected := out.values.get("expected_close"), date):
+        # HubSpot and Salesforce export one "Close date": the expected one while open, the real one once closed.
+        stand_in = datetime.combine(expected, time(9))
+        if stand_in <= now and stand_in >= dates.get("created_at", stand_in):
+            dates["closed_at"] = stand_in
+    if "closed_at" in dates and dates["closed_at"] < dates.get("created_at", dates["closed_at"]):
+        raise RowError("closed_at", "is before the deal was created")
+    return dates
+
+
+def _closing_stage(name: str | None, pipeline_id: int, lookups: Lookups, stages: StageChoices) -> str | None:
+    """A stage the pipeline lacks whose name says won or lost ("Won" where the pipeline has "Closed
+    Won") is the pipeline's won or lost stage, not a new open one."""
+    if not name or fold(name) in stages.mapped or fold(name) in lookups.stages.get(pipeline_id, {}):
+        return None
+    return closing_word(name)
 
 
 def _stage(pipeline_id: int, name: str | None, status: str | None, lookups: Lookups, stages: StageChoices) -> Any:

@@ -51,6 +51,8 @@ STANDARD: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("company", "Company", "name of the company"), ("company_domain", "Company domain", "web domain of the company"),
         ("contact", "Contact", "name of the main contact"), ("contact_email", "Contact email", "e-mail of the main contact"),
         ("owner", "Owner", _USER), ("tags", "Tags", _TAGS),
+        ("created_at", "Created", "when the deal was created: a date, with a time if it has one (default: now)"),
+        ("closed_at", "Closed", "when a won or lost deal closed (default: its expected close date if past, else now)"),
     ),
     "task": (
         ("title", "Title", "what to do"), ("details", "Details", "longer description (may span lines)"),
@@ -193,6 +195,17 @@ SYNONYMS: dict[str, dict[str, str]] = {
             "Date de conclusion|Fecha de cierre|Fecha prevista de cierre|Fecha estimada de cierre|Data di chiusura|"
             "Data di chiusura prevista|Verwachte sluitingsdatum|Sluitingsdatum|Data de fechamento|"
             "Data prevista de fechamento|Data de fecho"
+        ),
+        "created_at": (
+            "Created|Created at|Created on|Created date|Create date|Creation date|Date created|Deal created|"
+            "Deal created on|Add time|Erstellt|Erstellt am|Erstellungsdatum|Angelegt am|Date de création|Créé le|"
+            "Fecha de creación|Creado|Creado el|Data di creazione|Creato il|Aangemaakt|Aangemaakt op|Aanmaakdatum|"
+            "Data de criação|Criado em"
+        ),
+        "closed_at": (
+            "Closed|Closed at|Closed on|Closed date|Date closed|Close time|Deal closed|Deal closed on|Actual close date|"
+            "Won time|Won date|Won on|Lost time|Lost date|Abgeschlossen am|Gewonnen am|Verloren am|Clôturé le|"
+            "Date de fermeture|Cerrado el|Fecha de cierre real|Chiuso il|Gesloten op|Fechado em"
         ),
         "probability": (
             "Probability|Probability (%)|Deal probability|Win probability|Wahrscheinlichkeit|Abschlusswahrscheinlichkeit|"

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from crm_tui.models import TAG_LINKS, Event, ImportItem
 from crm_tui.schemas.records import CompanyIn
-from crm_tui.services import custom_fields, pipelines, records, search_index
+from crm_tui.services import custom_fields, deals, pipelines, records, search_index
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_convert import Lookups, Pending, StageInfo, fold
@@ -180,6 +180,8 @@ class Writer:
                 data["custom"] = item.custom
             try:
                 record_id = records.create(self.tx.ctx, self.entity, data).id
+                if item.dates:
+                    deals.backdate(record_id, **item.dates)
             except ServiceError as error:
                 item.action, item.reason = "reject", str(error)
                 failed.append(item)

@@ -45,3 +45,9 @@ def take_back(deal_id: int, from_stage_id: int, to_stage_id: int) -> int | None:
     StageChange.delete().where(StageChange.id == latest.id).execute()
     StageChange.update(left_at=None).where(StageChange.id == before.id).execute()
     return before.id
+
+
+def redate_start(deal_id: int, at: datetime) -> None:
+    """A deal made just now (one stay, still running) entered its stage at `at` instead: an import
+    giving the times it was created or closed."""
+    StageChange.update(at=at).where(StageChange.deal == deal_id, StageChange.left_at.is_null()).execute()
