@@ -7,7 +7,7 @@ from datetime import datetime
 
 from crm_tui.models import Deal, StageChange
 from crm_tui.services import import_columns, reports, rollups
-from crm_tui.services.import_engine import ImportRequest, run_import
+from crm_tui.services.import_engine import ImportRequest
 from crm_tui.services.import_preview import preview
 from crm_tui.services.import_read import read_bytes
 from crm_tui.services.workspace import Workspace
@@ -15,12 +15,12 @@ from tests.conftest import FROZEN_NOW
 from tests.test_import_engine import DATA, _run
 
 PIPEDRIVE = (
-    "Deal - Title,Deal - Value,Deal - Currency,Deal - Status,Deal - Deal created,Deal - Won time,Deal - Expected close date\n"
-    "Old win,1200,USD,won,2026-03-02,2026-04-15 10:30,2026-04-01\n"
-    "Old loss,800,USD,lost,2026-05-01,,2026-06-20\n"
-    "Still open,500,USD,open,2026-09-09,,2027-01-01\n"
-    "Won without dates,300,USD,won,,,\n"
-).encode()
+    b"Deal - Title,Deal - Value,Deal - Currency,Deal - Status,Deal - Deal created,Deal - Won time,Deal - Expected close date\n"
+    b"Old win,1200,USD,won,2026-03-02,2026-04-15 10:30,2026-04-01\n"
+    b"Old loss,800,USD,lost,2026-05-01,,2026-06-20\n"
+    b"Still open,500,USD,open,2026-09-09,,2027-01-01\n"
+    b"Won without dates,300,USD,won,,,\n"
+)
 
 
 def _deals() -> dict[str, Deal]:
@@ -85,11 +85,11 @@ def test_a_hubspot_close_date_is_when_a_closed_deal_closed(workspace: Workspace)
 
 def test_impossible_dates_reject_their_row_with_the_column_named(workspace: Workspace) -> None:
     data = (
-        "Title,Status,Created,Closed\n"
-        "Backwards,won,2026-05-01,2026-04-01\n"
-        "From the future,open,2030-01-01,\n"
-        "Open with a close,open,2026-01-01,2026-02-01\n"
-    ).encode()
+        b"Title,Status,Created,Closed\n"
+        b"Backwards,won,2026-05-01,2026-04-01\n"
+        b"From the future,open,2030-01-01,\n"
+        b"Open with a close,open,2026-01-01,2026-02-01\n"
+    )
     result = _run(workspace, "deal", data, mode="partial")
     reasons = {line: reason for line, reason in ((row.line, row.reason) for row in result.rejected)}
     assert reasons == {2: "Closed: is before the deal was created", 3: "Created: is in the future"}
