@@ -67,8 +67,6 @@ def send(
     stored = 0
     with write(ctx) as tx:
         for user_id in users:
-            if key is not None and Notification.select().where(Notification.user == user_id, Notification.key == key).exists():
-                continue
             query = Notification.insert(
                 user=user_id,
                 created_at=tx.now,
@@ -79,9 +77,13 @@ def send(
                 event=event_id,
                 key=key,
             )
-            # Another process may have sent the keyed one since the check: then nothing is stored.
-            new_id = (query.on_conflict_ignore() if key is not None else query).execute()
-            if key is not None:
+            if key is None:
+                new_id = query.execute()
+            else:
+                # The (user, key) index keeps one: a user who has it (sent here before, or by another
+                # process a moment ago) gets nothing, and nothing is counted.
+                if not query.on_conflict_ignore().as_rowcount().execute():
+                    continue
                 new_id = Notification.select(Notification.id).where(Notification.user == user_id, Notification.key == key).scalar()
             stored += 1
             tx.log(CREATED_KIND, "notification", new_id, new={"user_id": user_id})
