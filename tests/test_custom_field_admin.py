@@ -89,3 +89,28 @@ def test_held_choices_and_links_are_protected_and_auto_numbers_fill_in(workspace
     numbers = {row.name: records.get("company", row.id).custom["number"] for row in Company.select()}
     assert numbers == {"Acme": 1, "Initech": 2}
     assert records.create(ctx, "company", {"name": "Hooli"}).custom["number"] == 3
+
+
+def test_definitions_are_read_once_per_transaction_and_follow_the_changes_made_in_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_tui.services.unit import write
+
+    ctx = workspace.ctx
+    admin.add_field(ctx, "company", "Tier", "text")
+    reads: list[str] = []
+    raw = custom_fields._raw
+    monkeypatch.setattr(custom_fields, "_raw", lambda entity: reads.append(entity) or raw(entity))
+    with write(ctx):
+        assert _keys("company") == _keys("company") == ["tier"]
+        assert reads == ["company"]  # a save asks about ten times: the table is read once
+        region = admin.add_field(ctx, "company", "Region", "text")
+        assert _keys("company") == ["tier", "region"]
+        admin.move_field(ctx, region.id, -1)
+        assert _keys("company") == ["region", "tier"]
+        with pytest.raises(ValidationFailed), write(ctx):  # a savepoint that rolls back
+            admin.add_field(ctx, "company", "Size", "text")
+            assert _keys("company") == ["region", "tier", "size"]
+            raise ValidationFailed("Company", {"size": "changed my mind"})
+        assert _keys("company") == ["region", "tier"]
+    assert _keys("company") == ["region", "tier"]

@@ -16,7 +16,7 @@ from typing import Any
 from crm_tui import clock
 from crm_tui.models import CustomField, CustomValue, database
 from crm_tui.money import exponent
-from crm_tui.services import lookup_paths, workspace_settings
+from crm_tui.services import lookup_paths, unit, workspace_settings
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError, coerce, from_row, to_columns
 from crm_tui.services.errors import ValidationFailed
 from crm_tui.services.sql_util import among
@@ -38,7 +38,18 @@ def _raw(entity: str) -> list[FieldDef]:
 
 def definitions(entity: str) -> list[FieldDef]:
     """The custom fields of `entity` in their form order (a lookup knows its value type; one whose
-    path no longer resolves, after a field it used was removed, shows text and computes nothing)."""
+    path no longer resolves, after a field it used was removed, shows text and computes nothing).
+    Read once per write transaction: a save asks about ten times."""
+    tx = unit.open_txn()
+    if tx is None:
+        return _definitions(entity)
+    key = ("custom_fields.definitions", entity)
+    if key not in tx.memo:
+        tx.memo[key] = _definitions(entity)
+    return list(tx.memo[key])
+
+
+def _definitions(entity: str) -> list[FieldDef]:
     defs = _raw(entity)
     if not any(fd.type == "lookup" for fd in defs):
         return defs

@@ -127,6 +127,7 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
         record_id = spec.model.insert(
             _columns(spec, {**values, **extra}) | {spec.model.created_at: tx.now, spec.model.updated_at: tx.now}
         ).execute()
+        tx.wrote(entity)
         search_index.sync(entity, record_id)
         if spec.after_insert is not None:
             spec.after_insert(tx, record_id, values)
@@ -196,6 +197,7 @@ def _apply(tx: Txn, spec: EntitySpec, record_id: int, version: int, diff: dict[s
         .where(model.id == record_id, model.version == version)
         .execute()
     )
+    tx.wrote(spec.name)
     if updated != 1:
         raise _conflict(spec, record_id, {name: new for name, (_, new) in diff.items()}, version)
     search_index.sync(spec.name, record_id)
@@ -242,6 +244,7 @@ def delete(ctx: Context, entity: str, record_id: int, *, version: int) -> None:
                     f"{spec.label} {spec.title(values)!r} is still in use (it has deals or history); "
                     "move or delete those first"
                 ) from None
+        tx.wrote(entity)
         search_index.sync(entity, record_id)
         computed_fields.follow_up(entity, [record_id])
         event_id = tx.log("record.deleted", entity, record_id, old=values)

@@ -58,6 +58,9 @@ class Txn:
         """Notices sent per user in this transaction (see team_notices)."""
         self.by_rule = False
         """An automation rule acts: its own actions say whom to tell."""
+        self.memo: dict[Any, Any] = {}
+        """What services read once per transaction (the custom field definitions): emptied when a
+        custom field changes in it, or a savepoint of it rolls back."""
 
     @property
     def access(self) -> Access:
@@ -80,6 +83,7 @@ class Txn:
         """Append one row to the event log and return its id, once the acting user's role allows
         the change it records (see permissions.check_change)."""
         permissions.check_change(self.access, kind, entity, record_id, field, old, self._judged)
+        self.wrote(entity)
         return Event.insert(
             at=self.now,
             user=self.ctx.user_id,
@@ -92,9 +96,19 @@ class Txn:
             txn=self.token,
         ).execute()
 
+    def wrote(self, entity: str) -> None:
+        """Rows of `entity` changed: what this transaction read once of them is read again."""
+        if entity == "custom_field":
+            self.memo.clear()
+
     def emit(self, event: DomainEvent) -> None:
         """Publish `event` on the session's bus once the transaction commits."""
         self.pending.append(replace(event, txn=self.token))
+
+
+def open_txn() -> Txn | None:
+    """The write transaction open on this thread, if any."""
+    return getattr(_local, "txn", None)
 
 
 @contextmanager
@@ -108,6 +122,7 @@ def write(ctx: Context) -> Iterator[Txn]:
                 yield outer
         except BaseException:
             del outer.pending[mark:]  # the savepoint rolled back: so do its events
+            outer.memo.clear()  # and what was read inside it
             raise
         return
     txn = Txn(ctx)
