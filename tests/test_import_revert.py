@@ -88,3 +88,15 @@ def test_batches_lists_imports_newest_first(workspace: Workspace) -> None:
     rows = import_batches.batches()
     assert [row.id for row in rows] == [second.batch_id, first.batch_id]
     assert rows[0].counts["created"] == 2 and rows[0].user == workspace.ctx.login
+
+
+def test_revert_blanks_the_lookups_of_later_records_that_read_what_it_removes(workspace: Workspace) -> None:
+    ctx = workspace.ctx
+    records.create(ctx, "custom_field", {"entity": "contact", "key": "industry", "label": "Industry", "type": "lookup",
+                                        "lookup_path": ["company", "industry"]})  # fmt: skip
+    result = _import(workspace, "company", b"Name,Industry\nGlobex,Energy\n")
+    globex = Company.get(Company.name == "Globex")
+    hank = records.create(ctx, "contact", {"first_name": "Hank", "company_id": globex.id})  # made after the import
+    assert records.get("contact", hank.id).custom == {"industry": "Energy"}
+    import_batches.revert(ctx, result.batch_id)
+    assert records.get("contact", hank.id).custom == {}  # as deleting Globex by hand would leave it

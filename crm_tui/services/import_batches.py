@@ -16,7 +16,7 @@ from typing import Any
 from peewee import JOIN
 
 from crm_tui.models import Event, ImportBatch, ImportItem, User
-from crm_tui.services import bulk, records, search_index, tag_admin
+from crm_tui.services import bulk, computed_fields, records, search_index, tag_admin
 from crm_tui.services.context import Context
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound, ServiceError
@@ -156,6 +156,7 @@ def _remove(tx: Any, entity: str, ids: list[int]) -> int:
             [(tx.now, tx.ctx.user_id, "record.deleted", entity, record_id, tx.token) for record_id in live],
         )
         search_index.sync_many(entity, live)
+        computed_fields.follow_up(entity, live)  # lookups of records made since that read these, as a delete does
         removed += len(live)
     return removed
 
