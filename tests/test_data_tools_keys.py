@@ -79,3 +79,20 @@ async def test_palette_commands_open_the_tools(app: CrmApp) -> None:
             await pilot.press("escape")
             await settle(pilot)
     assert Contact.select().count() == 0  # opening and closing the tools changed nothing
+
+
+async def test_a_served_session_opens_no_file_dialog(app: CrmApp, monkeypatch) -> None:
+    monkeypatch.setenv("CRM_SERVED_USER", app.session.ctx.login)  # what `crm serve` sets for its sessions
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "i")
+        await settle(pilot)
+        assert not isinstance(app.screen, ImportWizard)  # its file picker would list the server's folders
+        await pilot.press("x")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportDialog)
+        await pilot.press("f8", "e")  # the tasks' calendar export
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportDialog)
+        shown = [str(toast.message) for toast in app._notifications]
+        assert len(shown) == 3 and all("served session" in text for text in shown)

@@ -20,7 +20,7 @@ from textual.widgets import Input, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from crm_tui.events import DealStageChanged, DomainEvent
-from crm_tui.services import records
+from crm_tui.services import permissions, records
 from crm_tui.services.errors import NotFound
 from crm_tui.services.session import Session
 from crm_tui.text import safe_text
@@ -127,6 +127,18 @@ async def open_record(node: DOMNode, entity: str | None, record_id: int | None) 
         node.notify(f"That {entity} was deleted.", severity="warning", markup=False)
         return
     node.app.open_record(entity, record_id)  # type: ignore[attr-defined]
+
+
+def server_files_refused(node: DOMNode) -> bool:
+    """In a session `crm serve` started, say that files on the server are out of reach and return
+    True: the import and export dialogs are not opened (their file pickers would list the server's
+    folders)."""
+    try:
+        permissions.check_server_files()
+    except permissions.PermissionDenied as error:
+        node.notify(str(error), severity="warning", timeout=8, markup=False)
+        return True
+    return False
 
 
 def stamp(moment: datetime) -> str:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from textual.app import App, SystemCommand
 from textual.screen import ModalScreen
 
+from crm_tui.screens.base import server_files_refused
+
 _PEOPLE = ("contact", "company", "lead")
 _IMPORTABLE = ("company", "contact", "lead", "deal", "task", "note")
 
@@ -27,7 +29,7 @@ class DataTools:
         from crm_tui.screens.import_wizard import ImportWizard
 
         entity = self._entity_in_view(_IMPORTABLE, "contact")  # type: ignore[attr-defined]
-        if entity is not None and not isinstance(self.screen, ImportWizard):  # type: ignore[attr-defined]
+        if entity is not None and not isinstance(self.screen, ImportWizard) and not server_files_refused(self):  # type: ignore[attr-defined]
             self.push_screen(ImportWizard(entity))  # type: ignore[attr-defined]
 
     def action_duplicates(self) -> None:

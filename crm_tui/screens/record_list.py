@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, server_files_refused, session_of
 from crm_tui.screens.list_actions import ListActions
 from crm_tui.services import list_views, record_lists, workspace_settings
 from crm_tui.services.list_fields import LABELS, Column, EntityList
@@ -238,6 +238,8 @@ class RecordListScreen(ListActions, ReloadSoonOnChange, ReportsWorkerErrors, Scr
         """Export the records of this list as shown (or every field) to a file."""
         from crm_tui.screens.export_dialog import ExportDialog, toast_result
 
+        if server_files_refused(self):
+            return
         view = self.view.name if self.view is not None else None
         self.app.push_screen(ExportDialog(self.entity, self.list_query, view), toast_result(self))
 

@@ -17,7 +17,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_tui import clock
-from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, session_of
+from crm_tui.screens.base import ReloadSoonOnChange, ReportsWorkerErrors, server_files_refused, session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import preferences, tasks
@@ -356,7 +356,8 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
         """Write the tasks and appointments as an iCalendar (.ics) file for a calendar app."""
         from crm_tui.screens.export_dialog import ExportDialog, toast_result
 
-        self.app.push_screen(ExportDialog("calendar"), toast_result(self))
+        if not server_files_refused(self):
+            self.app.push_screen(ExportDialog("calendar"), toast_result(self))
 
     def action_refresh(self) -> None:
         """Read everything again."""
