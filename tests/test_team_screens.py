@@ -150,3 +150,39 @@ async def test_a_member_s_forms_and_lists_follow_the_role(member_app: tuple[CrmA
         assert isinstance(listing, RecordListScreen)
         keys = [column.key for column in listing.table.columns]
         assert "custom.margin" not in keys and "amount" in keys
+
+
+async def test_the_board_s_quick_form_greys_what_a_member_may_not_change(
+    member_app: tuple[CrmApp, dict[str, int]], sqlite_workspace: Workspace
+) -> None:
+    from textual.widgets import Select
+
+    from crm_tui.screens.deal_form import DealFormScreen
+    from tests.board_fixtures import board
+    from tests.helpers import stage_named
+
+    app, ids = member_app
+    user_admin.set_limit(sqlite_workspace.ctx, "deal", "amount", "member", "read")
+    user_admin.set_limit(sqlite_workspace.ctx, "deal", "owner_id", "member", "read")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        qualification = stage_named("Qualification")
+        board(pilot)._focus_stage(qualification)
+        await settle(pilot)
+        while board(pilot).selected().id != ids["mine"]:
+            await _press(pilot, "j")
+        await _press(pilot, "e")
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        assert form.query_one("#amount", Input).disabled and form.query_one("#probability", Input).disabled
+        assert form.query_one("#owner", Select).disabled and not form.query_one("#title", Input).disabled
+        form.query_one("#expected_close", Input).value = ""
+        form.set_focus(form.query_one("#expected_close", Input))
+        await _press(pilot, *"2027-01-15", "ctrl+s")
+        stored = Deal.get_by_id(ids["mine"])
+        assert str(stored.expected_close) == "2027-01-15" and stored.amount == 1000  # as it was
+        await _press(pilot, "n")  # a new deal: the amount is not sent, so a member may still add one
+        assert isinstance(app.screen, DealFormScreen) and app.screen.query_one("#amount", Input).disabled
+        await _press(pilot, *"Fresh lead", "enter")
+        fresh = Deal.get(Deal.title == "Fresh lead")
+        assert fresh.amount == 0 and fresh.stage_id == qualification

@@ -45,7 +45,16 @@ class DealFormResult:
     """What the form collected: deal fields by service name, and the company as typed."""
 
     values: dict[str, Any]
-    company_name: str
+    company_name: str | None
+    """None: the company is read-only for this user, and left as it is."""
+
+
+_SERVICE_NAMES = {
+    "title": "title", "company": "company_id", "amount": "amount", "expected_close": "expected_close",
+    "owner": "owner_id", "probability": "probability", "confidence": "confidence",
+}  # fmt: skip
+"""The form's fields -> the deal fields they fill."""
+_FORM_NAMES = {name: form for form, name in _SERVICE_NAMES.items()}
 
 
 class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealFormResult | None]):
@@ -78,8 +87,11 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         currency: str,
         deal: DealDetail | None = None,
         users: list[Choice] | None = None,
+        read_only: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
+        self.locked = {form for form, name in _SERVICE_NAMES.items() if name in read_only}
+        """The form's fields this user's role may not change: greyed, and never sent."""
         self.save = save
         """Stores the result; returns the errors per field, or None when it was saved."""
         self.stage_name = stage_name
@@ -103,24 +115,31 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
             close = deal.expected_close.isoformat() if deal and deal.expected_close else ""
             yield from self._field("expected_close", "Expected close", close, "2026-12-01, +30d, next friday, dec 14")
             if deal is not None:
-                yield Label("Owner")
+                yield Label(self._label("owner", "Owner"))
                 options = [(Content(safe_text(user.name)), user.id) for user in self.users]
-                yield Select(options, value=deal.owner_id if deal.owner_id else Select.NULL, id="owner", prompt="Unassigned", compact=True)
+                yield Select(
+                    options, value=deal.owner_id if deal.owner_id else Select.NULL, id="owner", prompt="Unassigned",
+                    compact=True, disabled="owner" in self.locked,
+                )  # fmt: skip
                 yield from self._field("probability", "Probability % (empty: the stage's)", "" if deal.probability is None else str(deal.probability), f"stage: {deal.stage_probability}%")
                 yield from self._field("confidence", "Confidence (0-5 stars)", "" if deal.confidence is None else str(deal.confidence), "0 to 5")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Save  ctrl+s", id="save", variant="primary")
 
+    def _label(self, name: str, label: str) -> str:
+        return f"{label} · read-only for you" if name in self.locked else label
+
     def _field(self, name: str, label: str, value: str, placeholder: str) -> ComposeResult:
-        yield Label(label)
+        yield Label(self._label(name, label))
         suggester = CompanySuggester(self) if name == "company" else None
-        yield Input(value, placeholder=placeholder, id=name, suggester=suggester, compact=True)
+        yield Input(value, placeholder=placeholder, id=name, suggester=suggester, compact=True, disabled=name in self.locked)
         yield Static("", id=f"{name}-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
-        """Start in the title (now: keys typed right after n are its first letters)."""
-        self.set_focus(self.query_one("#title", Input))
+        """Start in the title (now: keys typed right after n are its first letters), or the first
+        field this user may change."""
+        self.set_focus(next((field for field in self.query(Input) if not field.disabled), None))
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Put each message under its field (field names as the services use them)."""
@@ -166,7 +185,8 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         if errors:
             self.show_errors(errors)
             return None
-        return DealFormResult(values, self._value("company"))
+        values = {name: value for name, value in values.items() if _FORM_NAMES.get(name, name) not in self.locked}
+        return DealFormResult(values, None if "company" in self.locked else self._value("company"))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

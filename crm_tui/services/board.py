@@ -11,7 +11,7 @@ from peewee import JOIN, Case, Expression, fn
 
 from crm_tui import clock
 from crm_tui.models import Company, Deal, DealTag, Pipeline, Stage, Tag, Task, User
-from crm_tui.services import deals
+from crm_tui.services import deals, permissions
 from crm_tui.services.board_filter import BoardFilter, FilterContext, StaleRule, condition
 from crm_tui.services.context import Context
 from crm_tui.services.preferences import get_preference
@@ -136,6 +136,8 @@ class Board:
     currency: str
     totals: dict[int, ColumnTotals]
     windows: dict[int, ColumnWindow]
+    read_only: frozenset[str] = frozenset()
+    """The deal fields the reader may not change (their role's field limits): the quick form greys them."""
 
     @property
     def pipeline(self) -> PipelineInfo:
@@ -276,7 +278,8 @@ def load_board(
     query = BoardQuery(pipeline, filter, user_id)
     wanted = [(requests or {}).get(stage.id, ColumnRequest(stage.id)) for stage in pipeline.stages]
     totals = column_totals(query)
-    return Board(query, workspace_currency(), totals, read_columns(query, wanted, totals))
+    read_only = permissions.current().read_only("deal")
+    return Board(query, workspace_currency(), totals, read_columns(query, wanted, totals), read_only)
 
 
 @dataclass(frozen=True)

@@ -146,14 +146,15 @@ def quick_save(
     """Create a deal (in `values["stage_id"]`) or update `deal_id` at `version`, naming its company.
 
     A company name that matches no company creates one, in the same transaction, so a rep never has
-    to leave the board to add one. Returns the deal as stored.
+    to leave the board to add one; an empty one clears it, and None leaves it as it is. Returns the
+    deal as stored.
     """
     with write(ctx):
         data = dict(values)
         name = (company_name or "").strip()
         if name:
             data["company_id"] = company_named(name) or records.create(ctx, "company", {"name": name}).id
-        else:
+        elif company_name is not None:
             data["company_id"] = None
         if deal_id is None:
             data.setdefault("owner_id", ctx.user_id)  # a rep's new deal is theirs unless they say otherwise

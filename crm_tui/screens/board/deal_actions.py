@@ -89,7 +89,8 @@ class DealActions:
             if result is not None and saved:
                 self._show_new_deal(saved[0], stage.id)
 
-        self.app.push_screen(DealFormScreen(save, stage_name=stage.name, currency=self.currency), callback=added)
+        form = DealFormScreen(save, stage_name=stage.name, currency=self.currency, read_only=self.read_only)
+        self.app.push_screen(form, callback=added)
 
     @work(exit_on_error=False, group="board-write")
     async def _show_new_deal(self: BoardScreen, deal: Snapshot, stage_id: int) -> None:
@@ -143,7 +144,9 @@ class DealActions:
             saved.append(snapshot)
             return None
 
-        form = DealFormScreen(save, stage_name=detail.stage, currency=detail.currency, deal=detail, users=users)
+        form = DealFormScreen(
+            save, stage_name=detail.stage, currency=detail.currency, deal=detail, users=users, read_only=self.read_only
+        )
         if await self.app.push_screen_wait(form) is None or not saved:
             return
         after = saved[0]

@@ -73,6 +73,8 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineCh
         super().__init__()
         self.query_: BoardQuery | None = None
         self.currency = "USD"
+        self.read_only: frozenset[str] = frozenset()
+        """The deal fields this user may not change (greyed in the quick form)."""
         self.collapsed = False
         self._totals: dict[int, ColumnTotals] = {}
         self._write_lock = asyncio.Lock()
@@ -132,6 +134,7 @@ class BoardScreen(ReportsWorkerErrors, Moves, DealActions, Filtering, PipelineCh
     async def _show(self, board: Board) -> None:
         container = self.query_one("#columns", BoardColumns)
         self.currency = board.currency
+        self.read_only = board.read_only
         self.query_ = board.query
         await container.remove_children()
         width = self._column_width(len(board.pipeline.stages))
