@@ -39,6 +39,8 @@ def add_parser(sub: Any) -> None:
                      help="a row matching a record: skip it, fill its empty fields, overwrite them, or create anyway")  # fmt: skip
     cmd.add_argument("--match", metavar="KEYS", help="duplicate keys, comma-separated: email, phone, name, domain")
     cmd.add_argument("--strict-stages", action="store_true", help="reject deals whose stage the pipeline lacks")
+    cmd.add_argument("--automations", action="store_true",
+                     help="run the automation rules on the imported records (default: they fire for none of them)")  # fmt: skip
     cmd.add_argument("--delimiter", metavar="CHAR", help="the CSV delimiter (default: detected)")
     cmd.add_argument("--encoding", metavar="NAME", help="the file's encoding (default: detected)")
     cmd.add_argument("--sheet", metavar="NAME", help="the XLSX sheet (default: the first)")
@@ -111,6 +113,7 @@ def _import(args: argparse.Namespace, entity: str, table: Any, workspace: Any) -
         on_duplicate=args.on_duplicate,
         match_on=tuple(key.strip() for key in (args.match or "").split(",") if key.strip()),
         stages=StageChoices(strict=args.strict_stages),
+        automations=args.automations,
     )
     result = run_import(workspace.ctx, table, request, dry_run=args.dry_run, progress=_progress())
     if sys.stderr.isatty():

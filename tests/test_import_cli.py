@@ -23,6 +23,7 @@ def test_import_prints_the_summary_and_revert_undoes_it(tmp_path: Path) -> None:
     assert "7 rows: 7 were created, 0 updated, 0 skipped, 0 rejected." in done.stdout
     assert "Deal - Title" in done.stderr and "-> title" in done.stderr  # the mapping is shown
     assert _count(db, "SELECT COUNT(*) FROM deal") == 7
+    assert _count(db, "SELECT COUNT(*) FROM event WHERE kind = 'import.automations'") == 0  # the rules stay quiet
     listed = crm("--db", str(db), "import", "list", home=tmp_path)
     assert "#1" in listed.stdout and "pipedrive-deals.csv" in listed.stdout and "7 created" in listed.stdout
     reverted = crm("--db", str(db), "import", "revert", "1", home=tmp_path)
@@ -76,3 +77,12 @@ def test_map_overrides_and_saved_mappings(tmp_path: Path) -> None:
         ]
     unknown = crm("--db", str(db), "import", "contacts", str(again), "--map", "Mail=shoe_size", home=tmp_path)
     assert unknown.returncode == 2 and "not a field" in unknown.stderr
+
+
+def test_automations_run_on_an_import_only_with_the_flag(tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite3"
+    source = tmp_path / "companies.csv"
+    source.write_text("Name\nGlobex\n", encoding="utf-8")
+    done = crm("--db", str(db), "import", "companies", str(source), "--automations", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _count(db, "SELECT COUNT(*) FROM event WHERE kind = 'import.automations'") == 1

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from crm_tui.app import CrmApp
-from crm_tui.models import Company, Contact, CustomField, Deal, ImportBatch, Stage
+from crm_tui.models import Company, Contact, CustomField, Deal, Event, ImportBatch, Stage
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.import_files import FileTree, complete_path
 from crm_tui.screens.import_mapping import ColumnsPanel, TargetPicker
@@ -363,10 +363,15 @@ async def test_a_duplicate_is_overwritten_when_chosen(app: CrmApp, sqlite_worksp
         await _press(pilot, "tab", "down", "down", "enter")  # on duplicate: overwrite
         assert wizard.query_one(OptionsPanel).on_duplicate == "overwrite"
         assert wizard.query_one(OptionsPanel).match_on == ("email",)
+        assert not wizard.request().automations  # an import fires no rules unless asked
+        wizard.query_one("#automations").focus()
+        await _press(pilot, "space")
+        assert wizard.request().automations and wizard.query_one(OptionsPanel).match_on == ("email",)
         await _press(pilot, "ctrl+n")
         assert _options(wizard, "#preview")[0].startswith("line 2") and "update" in _options(wizard, "#preview")[0]
         await _press(pilot, "ctrl+n", "ctrl+n")
         assert wizard.result is not None and (wizard.result.created, wizard.result.updated) == (7, 1)
     assert _live(Contact) == 8
+    assert Event.select().where(Event.kind == "import.automations").count() == 1  # asked: the rules will run
     updated = Contact.get(Contact.id == sarah.id)
     assert (updated.last_name, updated.title) == ("Connor", "Head of Security")

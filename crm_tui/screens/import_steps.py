@@ -169,7 +169,8 @@ class StagesPanel(Vertical):
 
 
 class OptionsPanel(Vertical):
-    """Step 4: all or nothing, what a duplicate does, and what makes a duplicate."""
+    """Step 4: all or nothing, what a duplicate does, what makes a duplicate, and whether the
+    automation rules run on the imported records."""
 
     DEFAULT_CSS = """
     OptionsPanel .section { color: $text-muted; text-style: bold; }
@@ -197,6 +198,11 @@ class OptionsPanel(Vertical):
         yield _label("Match duplicates on", id="match-label", section=True)
         yield Horizontal(id="match-keys")
         yield Static("", id="no-match")
+        yield _label("Automation rules", section=True)
+        yield Checkbox(
+            "Run them on the imported records (off: history fires no follow-ups, e-mails or webhooks)",
+            False, compact=True, id="automations",
+        )  # fmt: skip
 
     async def configure(self, entity: str) -> None:
         """Show the duplicate choices and match keys `entity` has (deals, tasks and notes have none)."""
@@ -235,5 +241,12 @@ class OptionsPanel(Vertical):
     def match_on(self) -> tuple[str, ...]:
         """The ticked match keys."""
         return tuple(
-            (box.id or "").removeprefix("match-") for box in self.query(Checkbox).results(Checkbox) if box.value
+            (box.id or "").removeprefix("match-")
+            for box in self.query("#match-keys Checkbox").results(Checkbox)
+            if box.value
         )
+
+    @property
+    def automations(self) -> bool:
+        """Whether the automation rules run on the imported records."""
+        return self.query_one("#automations", Checkbox).value

@@ -366,6 +366,7 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
         return ImportRequest(
             self.entity, mapping, file_name=self.path.name if self.path else "", mode=options.mode,
             on_duplicate=options.on_duplicate, match_on=options.match_on, stages=stages, new_fields=new_fields,
+            automations=options.automations,
         )  # fmt: skip
 
     async def _enter_check(self) -> None:

@@ -33,7 +33,7 @@ from crm_tui.models import AutomationRule, AutomationRun, User, database
 from crm_tui.schemas.automation import OUTBOUND, TIME_TRIGGERS, Rule
 from crm_tui.services import automation_time, reach, rollups
 from crm_tui.services.automation_actions import Outbound, apply, outbound_request
-from crm_tui.services.automation_match import conditions_hold, happenings, record_view, trigger_matches
+from crm_tui.services.automation_match import conditions_hold, happenings, prompted, record_view, trigger_matches
 from crm_tui.services.automation_outbound import OutboundError, post_json, send_mail
 from crm_tui.services.automation_rules import enabled_rules
 from crm_tui.services.changes import latest_event_id
@@ -145,7 +145,7 @@ class Engine:
             if last == cursor:
                 return results
             settled = last
-            for item in items:
+            for item in prompted(items):
                 try:
                     results.extend(self._fire_all(rules, item, now))
                 except TransientFailure:

@@ -14,6 +14,7 @@ from crm_tui.models import (
     TAG_LINKS,
     Company,
     Event,
+    ImportBatch,
     Pipeline,
     Stage,
     Tag,
@@ -76,6 +77,22 @@ def happenings(after_id: int, limit: int) -> tuple[list[Happening], int]:
         elif name is not None:
             item.changes[name] = (_json(old), _json(new))
     return list(grouped.values()), (rows[-1][0] if rows else after_id)
+
+
+IMPORT_RULES_ON = "import.automations"
+"""The event an import logs in its own transaction when it asked for the rules to run on its records."""
+
+
+def prompted(items: list[Happening]) -> list[Happening]:
+    """The happenings rules react to: an import's are left out, unless it asked for the rules."""
+    txns = list({item.txn for item in items if item.txn})
+    if not txns:
+        return items
+    imports = {txn for (txn,) in ImportBatch.select(ImportBatch.txn).where(ImportBatch.txn.in_(txns)).tuples()}
+    if imports:
+        asked = Event.select(Event.txn).where(Event.kind == IMPORT_RULES_ON, Event.txn.in_(list(imports)))
+        imports -= {txn for (txn,) in asked.tuples()}
+    return [item for item in items if item.txn not in imports] if imports else items
 
 
 def _stage_name(stage_id: Any) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_tui.models import ImportBatch
-from crm_tui.services import custom_field_admin
+from crm_tui.services import automation_match, custom_field_admin
 from crm_tui.services.context import Context
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_convert import Lookups, new_field_key
@@ -47,6 +47,9 @@ class ImportRequest:
     stages: StageChoices = field(default_factory=StageChoices)
     new_fields: dict[int, str] = field(default_factory=dict)
     """Column index -> label of a text custom field to create for it."""
+    automations: bool = False
+    """Run the automation rules on the imported records. Off by default: a history brought in from
+    another CRM would otherwise send a follow-up, an e-mail or a webhook call per row."""
 
 
 @dataclass
@@ -126,6 +129,8 @@ def _run(ctx: Context, table: Table, request: ImportRequest, *, dry_run: bool, p
                 entity=request.entity, file_name=request.file_name[:250], user=ctx.user_id, created_at=tx.now,
                 mode=request.mode, on_duplicate=request.on_duplicate, txn=tx.token,
             ).execute()  # fmt: skip
+            if request.automations:
+                tx.log(automation_match.IMPORT_RULES_ON, "import", batch_id)
             writer = Writer(tx, request.entity, lookups, batch_id)
             writer.prepare(planned)
             storing = (lambda done, total: progress("storing", done, total)) if progress else None
