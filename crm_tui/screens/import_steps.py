@@ -200,7 +200,7 @@ class OptionsPanel(Vertical):
         yield Static("", id="no-match")
         yield _label("Automation rules", section=True)
         yield Checkbox(
-            "Run them on the imported records (off: history fires no follow-ups, e-mails or webhooks)",
+            "Run them on these records (off: no follow-ups, e-mails or webhooks)",
             False, compact=True, id="automations",
         )  # fmt: skip
 
