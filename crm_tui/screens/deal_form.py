@@ -54,7 +54,6 @@ _SERVICE_NAMES = {
     "owner": "owner_id", "probability": "probability", "confidence": "confidence",
 }  # fmt: skip
 """The form's fields -> the deal fields they fill."""
-_FORM_NAMES = {name: form for form, name in _SERVICE_NAMES.items()}
 
 
 class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealFormResult | None]):
@@ -90,8 +89,10 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         read_only: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
+        self.read_only = read_only
+        """The deal fields this user's role may not change: never sent."""
         self.locked = {form for form, name in _SERVICE_NAMES.items() if name in read_only}
-        """The form's fields this user's role may not change: greyed, and never sent."""
+        """The form's fields that fill them: greyed."""
         self.save = save
         """Stores the result; returns the errors per field, or None when it was saved."""
         self.stage_name = stage_name
@@ -185,7 +186,7 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         if errors:
             self.show_errors(errors)
             return None
-        values = {name: value for name, value in values.items() if _FORM_NAMES.get(name, name) not in self.locked}
+        values = {name: value for name, value in values.items() if name not in self.read_only}
         return DealFormResult(values, None if "company" in self.locked else self._value("company"))
 
     @on(Input.Submitted)

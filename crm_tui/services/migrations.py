@@ -371,10 +371,11 @@ def _to_v11(migrator: SchemaMigrator) -> None:
 
 
 def _to_v12(migrator: SchemaMigrator) -> None:
-    """v12: the deal rollup behind the dashboard's period figures (deal_day and its triggers), and
-    an index of the deleted deals (task counts take their tasks away instead of joining every task);
-    the rollup is computed from the deals as they are. It is derived data with its own installer, which
-    later versions call again if the deal table is rebuilt (a SQLite rebuild drops its triggers)."""
+    """v12: the tables behind the dashboard (services.rollups: deal_day, deal_open, deal_source,
+    deal_reach, deal_stay, and their triggers), computed from the deals as they are, and an index of
+    the deleted deals (task counts take their tasks away instead of joining every task). The tables
+    are derived data with their own installer, which later versions call again if the deal table is
+    rebuilt (a SQLite rebuild drops its triggers)."""
     from crm_tui.services import rollups
 
     migrator.database.execute_sql('CREATE INDEX "deal_deleted" ON "deal" ("id") WHERE deleted_at IS NOT NULL')

@@ -33,7 +33,6 @@ from crm_tui.services.report_sql import (
     open_deals,
     open_rows,
     open_weighted_sum,
-    rolled,
     seconds,
     weighted_sum,
 )
@@ -189,7 +188,7 @@ def period_figures(f: ReportFilter) -> PeriodFigures:
 def _period_queries(f: ReportFilter) -> tuple[Any, Any]:
     """(currency, count, value) of the deals created in the period, and (kind, currency, count,
     value, cycle seconds) of those won or lost in it: from the deal rollup for whole days."""
-    if rolled(f.start, f.end):
+    if rollups.usable(f.start, f.end):
         created = day_rows(f, f.start, f.end, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=False)
         closed = day_rows(
             f, f.start, f.end, Stage.kind, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount),

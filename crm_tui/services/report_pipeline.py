@@ -36,7 +36,6 @@ from crm_tui.services.report_sql import (
     open_weight,
     open_weighted_sum,
     probability,
-    rolled,
     weighted_sum,
 )
 
@@ -97,7 +96,7 @@ def monthly(f: ReportFilter, months: int = 12) -> list[MonthFigures]:
 def _month_queries(f: ReportFilter, first: datetime, after: datetime) -> tuple[Any, Any]:
     """(month, currency, count, value) of the deals created, and (month, kind, currency, count,
     value) of those won or lost, in the months [first, after): from the deal rollup by default."""
-    if rolled(first, after):
+    if rollups.usable(first, after):
         month = month_key(DealDay.day)
         created = day_rows(f, first, after, month, DealDay.currency, fn.SUM(DealDay.n), fn.SUM(DealDay.amount), closed=False)
         closed = day_rows(

@@ -23,7 +23,6 @@ from peewee import JOIN, SQL, Case, Cast, ColumnBase, Expression, NodeList, Valu
 from crm_tui import clock
 from crm_tui.models import Deal, DealTag, Stage, Task
 from crm_tui.models.rollup import DealDay, DealOpen, DealSource
-from crm_tui.services import rollups
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.record_lists import period_range
 from crm_tui.services.search_index import is_postgres
@@ -175,11 +174,6 @@ def narrow(query, f: ReportFilter | None, *, pipeline: bool = True):
     if f.tag_id is not None:
         query = query.where(Deal.id.in_(DealTag.select(DealTag.deal).where(DealTag.tag == f.tag_id)))
     return query
-
-
-def rolled(start: datetime, end: datetime) -> bool:
-    """Whether [start, end) is answered from the deal rollup (whole days) rather than the deals."""
-    return rollups.usable(start, end)
 
 
 def day_rows(f: ReportFilter, start: datetime, end: datetime, *columns: ColumnBase, closed: bool):
