@@ -226,3 +226,25 @@ def test_an_automation_tells_each_reader_only_what_their_role_may_see(team: dict
     Engine(admin).tick()
     got = {n.user_id: n.title for n in Notification.select().where(Notification.title.startswith("Margins"))}
     assert got == {mia.user_id: "Margins: cost ", admin.user_id: "Margins: cost 40000"}
+
+
+def test_a_limit_changed_while_a_thread_reads_the_old_ones_is_not_kept(
+    team: dict[str, Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's database thread may read a member's limits just before an admin changes them: what
+    it read serves that one call, and the next call reads the new limits, not a copy kept for
+    seconds. (The board's quick form once left the owner editable this way.)"""
+    admin, mia = team["admin"], team["mia"]
+    real_load = permissions.load
+
+    def overtaken(user_id: int) -> permissions.Access:
+        found = real_load(user_id)
+        if user_id == mia.user_id:  # she got the old limits; the admin's change lands now
+            monkeypatch.setattr(permissions, "load", real_load)
+            user_admin.set_limit(admin, "deal", "owner_id", "member", "read")
+        return found
+
+    permissions.forget()
+    monkeypatch.setattr(permissions, "load", overtaken)
+    assert "owner_id" not in permissions.access_of(mia.user_id).read_only("deal")
+    assert "owner_id" in permissions.access_of(mia.user_id).read_only("deal")

@@ -80,8 +80,12 @@ EVERYTHING = Access(user_id=None, role="admin")
 
 _acting: ContextVar[Access | None] = ContextVar("crm_acting", default=None)
 _process_user: int | None = None
-_cache: dict[tuple[int, int], tuple[float, Access]] = {}
-"""(database, user id) -> (until when, access); per database, as tests open one after another."""
+_cache: dict[tuple[int, str, int], tuple[float, Access]] = {}
+"""(database, its name, user id) -> (until when, access); per database, as tests open one after
+another (the name too, since a new database object may get a closed one's id)."""
+_forgotten = 0
+"""How many times `forget` ran: a load that a forget overtook is not kept, else a thread that read
+the limits just before an admin's change would keep the old ones for the next few seconds."""
 
 
 def load(user_id: int) -> Access:
@@ -103,17 +107,21 @@ def access_of(user_id: int | None) -> Access:
     """The access of `user_id`, reused for a few seconds (None: everything)."""
     if user_id is None:
         return EVERYTHING
-    now, key = time.monotonic(), (id(database.obj), user_id)
+    now, key = time.monotonic(), (id(database.obj), str(database.obj.database), user_id)
     cached = _cache.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
+    before = _forgotten
     found = load(user_id)
-    _cache[key] = (now + _TTL, found)
+    if before == _forgotten:
+        _cache[key] = (now + _TTL, found)
     return found
 
 
 def forget() -> None:
     """Drop the reused accesses (after a role or a field limit changed)."""
+    global _forgotten
+    _forgotten += 1
     _cache.clear()
 
 
