@@ -106,7 +106,20 @@ def test_no_reminder_for_a_done_task_or_one_long_past(workspace: Workspace) -> N
     assert notifications.unread_count(ctx.user_id) == 0
     _task(ctx, NOW - timedelta(hours=2), [0])  # came due two hours ago: still worth saying
     assert notifications.fire_reminders(ctx, now=NOW) == 1
-    assert _titles(ctx.user_id) == ["Reminder: Call Acme is due now"]  # to the creator: no assignee
+    assert _titles(ctx.user_id) == ["Reminder: Call Acme was due 2 hours ago"]  # to the creator: no assignee
+
+
+def test_moments_missed_while_the_app_was_closed_send_one_reminder_that_tells_the_time_left(
+    workspace: Workspace,
+) -> None:
+    ctx = workspace.ctx
+    _task(ctx, NOW + timedelta(minutes=20), [1440, 60, 15, 0])  # a day and an hour before passed unseen
+    assert notifications.fire_reminders(ctx, now=NOW) == 1
+    assert _titles(ctx.user_id) == ["Reminder: Call Acme is due in 20 minutes"]
+    assert notifications.fire_reminders(ctx, now=NOW + timedelta(minutes=1)) == 0  # once, however often checked
+    assert notifications.fire_reminders(ctx, now=NOW + timedelta(minutes=5)) == 1  # the next one, on time
+    assert notifications.fire_reminders(ctx, now=NOW + timedelta(minutes=40)) == 1  # missed its moment: late
+    assert _titles(ctx.user_id)[:2] == ["Reminder: Call Acme was due 20 minutes ago", "Reminder: Call Acme is due in 15 minutes"]
 
 
 def test_a_rescheduled_task_reminds_again(workspace: Workspace) -> None:

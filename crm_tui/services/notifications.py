@@ -175,7 +175,9 @@ def fire_reminders(ctx: Context, now: datetime | None = None) -> int:
 
     The reminder goes to the task's assignee, else to whoever created the task. A reminder whose
     moment passed more than STALE_REMINDER ago is skipped, not sent late; the key (task, offset,
-    due time) makes each fire once, and again after the task is rescheduled.
+    due time) makes each fire once, and again after the task is rescheduled. When several of a
+    task's moments passed while the app was closed, only the latest is sent, saying how far the due
+    time is from now: one "due in 20 minutes", not also "due in 1 day" and "due in 1 hour".
     """
     now = now or clock.now()
     horizon = now + timedelta(minutes=max(REMINDER_OFFSETS))
@@ -184,21 +186,45 @@ def fire_reminders(ctx: Context, now: datetime | None = None) -> int:
     )
     sent = 0
     for task in tasks:
-        for minutes in sorted(_offsets(task.reminders), reverse=True):
-            moment = task.due_at - timedelta(minutes=minutes)
-            if not (now - STALE_REMINDER < moment <= now):
-                continue
-            when = "now" if minutes == 0 else f"in {_offset_text(int(minutes))}"
-            sent += send(
-                ctx,
-                [task.assignee_id or task.created_by_id],
-                f"Reminder: {task.title} is due {when}",
-                body=f"Due {task.due_at:%Y-%m-%d %H:%M} UTC",
-                entity="task",
-                record_id=task.id,
-                key=f"reminder:{task.id}:{minutes}:{task.due_at.isoformat()}",
-            )
+        passed = [m for m in _offsets(task.reminders) if now - STALE_REMINDER < task.due_at - timedelta(minutes=m) <= now]
+        if not passed:
+            continue
+        minutes = min(passed)  # the latest moment; earlier ones are old news
+        sent += send(
+            ctx,
+            [task.assignee_id or task.created_by_id],
+            f"Reminder: {task.title} {_due_text(task.due_at, minutes, now)}",
+            body=f"Due {task.due_at:%Y-%m-%d %H:%M} UTC",
+            entity="task",
+            record_id=task.id,
+            key=f"reminder:{task.id}:{minutes}:{task.due_at.isoformat()}",
+        )
     return sent
+
+
+ON_TIME = timedelta(minutes=2)
+"""A reminder sent this soon after its moment says its own offset ("due in 1 hour")."""
+
+
+def _due_text(due: datetime, minutes: int, now: datetime) -> str:
+    """"is due in 1 hour" at the reminder's moment; sent late, how far the due time is from now."""
+    if now - (due - timedelta(minutes=minutes)) <= ON_TIME:
+        return "is due now" if minutes == 0 else f"is due in {_offset_text(minutes)}"
+    left = round((due - now).total_seconds() / 60)
+    if left > 0:
+        return f"is due in {_rough(left)}"
+    if left == 0:
+        return "is due now"
+    return f"was due {_rough(-left)} ago"
+
+
+def _rough(minutes: int) -> str:
+    """A late reminder's distance to the due time, in its largest whole unit."""
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}" + ("s" if count > 1 else "")
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
 
 
 def _offsets(stored: object) -> set[int]:
