@@ -22,7 +22,7 @@ from crm_tui.screens.import_steps import OptionsPanel
 from crm_tui.screens.import_wizard import ImportWizard
 from crm_tui.screens.record_list import RecordListScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
-from crm_tui.services import import_mappings, records
+from crm_tui.services import import_mappings, pipelines, records
 from crm_tui.services.workspace import Workspace
 from tests.board_fixtures import HOSTILE, settle
 
@@ -203,7 +203,7 @@ async def test_a_missing_deal_stage_goes_to_the_stage_chosen(app: CrmApp) -> Non
         await _read(pilot, wizard, DATA / "pipedrive-deals.csv")
         assert _target(wizard, "Deal - Stage") == "stage"
         await _press(pilot, "ctrl+n")
-        assert wizard.step == "stages" and wizard.missing == ["Proposal"]
+        assert wizard.step == "stages" and [item.name for item in wizard.missing] == ["Proposal"]
         select = wizard.query_one("#stage-0", Select)
         assert select.value == ""  # added as a new stage unless chosen otherwise
         await _choose(pilot, select, "nego")
@@ -217,6 +217,39 @@ async def test_a_missing_deal_stage_goes_to_the_stage_chosen(app: CrmApp) -> Non
         assert wizard.result is not None and wizard.result.stored
     deal = Deal.get(Deal.title == "Müller Maschinenbau – Wartungsvertrag")
     assert deal.stage.name == "Negotiation"
+    assert not Stage.select().where(Stage.name == "Proposal").exists()
+
+
+async def test_each_pipeline_s_missing_stage_maps_to_a_stage_of_that_pipeline(
+    app: CrmApp, sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ctx = sqlite_workspace.ctx
+    partners = pipelines.add_pipeline(ctx, "Partners").id
+    contract = pipelines.add_stage(ctx, partners, {"name": "Contract", "probability": 60}).id
+    source = tmp_path / "two-pipelines.csv"
+    source.write_text(
+        "Title,Pipeline,Stage\nDirect deal,Sales,Proposal\nPartner deal,Partners,Proposal\nPartner two,Partners,Signing\n",
+        encoding="utf-8",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await _open(pilot, "deal")
+        await _read(pilot, wizard, source)
+        assert (_target(wizard, "Pipeline"), _target(wizard, "Stage")) == ("pipeline", "stage")
+        await _press(pilot, "ctrl+n")
+        assert wizard.step == "stages"
+        assert [(item.pipeline, item.name) for item in wizard.missing] == [
+            ("Sales", "Proposal"), ("Partners", "Proposal"), ("Partners", "Signing"),
+        ]  # fmt: skip
+        assert "Contract" in wizard.missing[1].choices and "Contract" not in wizard.missing[0].choices
+        assert "Partners" in str(wizard.query(".stage-name")[1].render())
+        await _choose(pilot, wizard.query_one("#stage-1", Select), "contr")
+        await _choose(pilot, wizard.query_one("#stage-0", Select), "nego")
+        await _press(pilot, "ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
+        assert wizard.result is not None and wizard.result.stored
+    assert Deal.get(Deal.title == "Partner deal").stage_id == contract
+    assert Deal.get(Deal.title == "Direct deal").stage.name == "Negotiation"
+    signing = Deal.get(Deal.title == "Partner two").stage
+    assert (signing.name, signing.pipeline_id, signing.kind) == ("Signing", partners, "open")  # added, as chosen
     assert not Stage.select().where(Stage.name == "Proposal").exists()
 
 

@@ -17,8 +17,8 @@ from textual.content import Content
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, Static
 
 from crm_tui.screens.import_files import PathInput
-from crm_tui.services.import_convert import fold
 from crm_tui.services.import_plan import DEFAULT_MATCH, MATCH_KEYS, ON_DUPLICATE
+from crm_tui.services.import_preview import MissingStage
 from crm_tui.services.import_read import Table
 from crm_tui.text import safe_text
 
@@ -135,37 +135,48 @@ class StagesPanel(Vertical):
 
     def __init__(self, *, id: str, classes: str) -> None:
         super().__init__(id=id, classes=classes)
-        self.missing: list[str] = []
-        """The file's stage names the pipeline lacks, one row each."""
+        self.missing: list[MissingStage] = []
+        """The file's stages its pipelines lack, one row each."""
 
     def compose(self) -> ComposeResult:
         """Lead and the stage rows."""
         yield Static("Stages the pipeline lacks: add each one, or put its deals in a stage you have", classes="lead")
         yield VerticalScroll(id="stage-rows", can_focus=False)
 
-    async def fill(self, missing: list[str], existing: list[str]) -> None:
-        """A row per missing stage name, each choosing "Add as a new stage" or one of `existing`."""
+    async def fill(self, missing: list[MissingStage]) -> None:
+        """A row per missing stage, each choosing "Add as a new stage" or one of its pipeline's
+        open stages; the pipeline is named when the file's deals go to more than one."""
         self.missing = missing
-        options = [(Text("Add as a new stage"), NEW_STAGE)] + [(Text(safe_text(name)), name) for name in existing]
+        several = len({item.pipeline_id for item in missing}) > 1
         box = self.query_one("#stage-rows", VerticalScroll)
         await box.remove_children()
         await box.mount_all(
             Horizontal(
-                Static(Content(safe_text(name)), classes="stage-name"),
-                Select(options, value=NEW_STAGE, allow_blank=False, compact=True, id=f"stage-{number}"),
+                Static(_stage_label(item, several), classes="stage-name"),
+                Select(
+                    [(Text(f"Add to {item.pipeline}" if several else "Add as a new stage"), NEW_STAGE)]
+                    + [(Text(safe_text(name)), name) for name in item.choices],
+                    value=NEW_STAGE, allow_blank=False, compact=True, id=f"stage-{number}",
+                ),
                 classes="stage-row",
             )
-            for number, name in enumerate(missing)
-        )
+            for number, item in enumerate(missing)
+        )  # fmt: skip
 
     def mapped(self) -> dict[str, str]:
-        """Folded file stage name -> the existing stage chosen for it."""
+        """Each missing stage's key (pipeline and folded name) -> the existing stage chosen for it."""
         out: dict[str, str] = {}
-        for number, name in enumerate(self.missing):
+        for number, item in enumerate(self.missing):
             value = self.query_one(f"#stage-{number}", Select).value
             if value is not Select.NULL and value != NEW_STAGE:
-                out[fold(name)] = str(value)
+                out[item.key] = str(value)
         return out
+
+
+def _stage_label(item: MissingStage, several: bool) -> Content:
+    if not several:
+        return Content(safe_text(item.name))
+    return Content.assemble(safe_text(item.name), (f" · {safe_text(item.pipeline)}", "dim"))
 
 
 class OptionsPanel(Vertical):

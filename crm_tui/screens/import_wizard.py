@@ -35,6 +35,7 @@ from crm_tui.screens.text_prompt import TextPromptScreen
 from crm_tui.services import import_columns, import_mappings, import_preview
 from crm_tui.services.errors import ServiceError
 from crm_tui.services.import_engine import ImportRequest, ImportResult
+from crm_tui.services.import_preview import MissingStage
 from crm_tui.services.import_read import Table, read_table
 from crm_tui.services.import_rows import StageChoices
 from crm_tui.text import safe_text
@@ -81,8 +82,8 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
         self.path: Path | None = None
         self._columns_for: tuple[str, tuple[str, ...]] | None = None
         """(entity, header) the column rows were drawn for: a file read again keeps the choices."""
-        self.missing: list[str] = []
-        """The deal file's stages the pipeline lacks."""
+        self.missing: list[MissingStage] = []
+        """The deal file's stages its pipelines lack."""
         self.busy = ""
         self.result: ImportResult | None = None
         self.reverted = False
@@ -346,7 +347,7 @@ class ImportWizard(RunsImports, ReportsWorkerErrors, Screen[None]):
             if self.missing:
                 stages = self.query_one(StagesPanel)
                 if stages.missing != self.missing:  # the same stages again: keep what was chosen
-                    await stages.fill(self.missing, await session.call(import_preview.stage_choices))
+                    await stages.fill(self.missing)
                 self.show_step("stages")
                 return
         await self._enter_options()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from crm_tui.models import Stage, Tag, User
+from crm_tui.models import Pipeline, Stage, Tag, User
 from crm_tui.money import format_money
 from crm_tui.services import import_columns, records
 from crm_tui.services.errors import NotFound
@@ -92,16 +92,36 @@ def _tag(tag: int | Pending) -> str:
     return Tag.select(Tag.name).where(Tag.id == tag).scalar() or f"#{tag}"
 
 
-def missing_stages(table: Table, mapping: dict[int, str]) -> list[str]:
-    """The stage names in a deal file that its pipelines lack, in order of first appearance (rows
-    whose status is won or lost, or whose stage is named so, go to the closing stages and do not count)."""
+@dataclass(frozen=True)
+class MissingStage:
+    """A stage name of a deal file that the pipeline its rows go to lacks."""
+
+    pipeline_id: int
+    pipeline: str
+    """The pipeline's name, as the workspace spells it."""
+    name: str
+    """The stage's name, as the file spells it."""
+    choices: tuple[str, ...]
+    """That pipeline's open stages, which the rows may go to instead."""
+
+    @property
+    def key(self) -> str:
+        """Its key in StageChoices.mapped: the pipeline and the folded name."""
+        return f"{self.pipeline_id}:{fold(self.name)}"
+
+
+def missing_stages(table: Table, mapping: dict[int, str]) -> list[MissingStage]:
+    """The stage names in a deal file that its pipelines lack, per pipeline, in order of first
+    appearance (rows whose status is won or lost, or whose stage is named so, go to the closing
+    stages and do not count). The same name missing from two pipelines is asked about twice: each
+    maps to a stage of its own pipeline."""
     column = next((index for index, key in mapping.items() if key == "stage"), None)
     if column is None:
         return []
     status_column = next((index for index, key in mapping.items() if key == "status"), None)
     pipeline_column = next((index for index, key in mapping.items() if key == "pipeline"), None)
     lookups = Lookups.load("deal")
-    missing: dict[str, str] = {}
+    missing: dict[tuple[int, str], str] = {}
     for row in table.rows:
         name = clean(row.cells[column]) if column < len(row.cells) else None
         status = clean(row.cells[status_column]) if status_column is not None and status_column < len(row.cells) else None
@@ -110,13 +130,15 @@ def missing_stages(table: Table, mapping: dict[int, str]) -> list[str]:
         pipeline_name = clean(row.cells[pipeline_column]) if pipeline_column is not None and pipeline_column < len(row.cells) else None
         pipeline = lookups.pipelines.get(fold(pipeline_name)) if pipeline_name else lookups.default_pipeline
         if pipeline is not None and fold(name) not in lookups.stages.get(pipeline, {}):
-            missing.setdefault(fold(name), name)
-    return list(missing.values())
+            missing.setdefault((pipeline, fold(name)), name)
+    if not missing:
+        return []
+    names = dict(Pipeline.select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_([p for p, _ in missing])).tuples())
+    return [
+        MissingStage(pipeline, names.get(pipeline, ""), name, tuple(_open_stages(lookups, pipeline)))
+        for (pipeline, _), name in missing.items()
+    ]
 
 
-def stage_choices(pipeline_name: str | None = None) -> list[str]:
-    """The names of the open stages a missing stage can be mapped to (the default pipeline's, or
-    the named one's)."""
-    lookups = Lookups.load("deal")
-    pipeline = lookups.pipelines.get(fold(pipeline_name)) if pipeline_name else lookups.default_pipeline
-    return [stage.name for stage in lookups.stages.get(pipeline or 0, {}).values() if stage.kind == "open"]
+def _open_stages(lookups: Lookups, pipeline_id: int) -> list[str]:
+    return [stage.name for stage in lookups.stages.get(pipeline_id, {}).values() if stage.kind == "open"]

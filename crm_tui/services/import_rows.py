@@ -61,7 +61,13 @@ class StageChoices:
     """How a deal import treats a stage the pipeline lacks."""
 
     mapped: dict[str, str] = field(default_factory=dict)
-    """A stage name in the file (folded) -> the existing stage it means (the wizard's choice)."""
+    """A stage name in the file (folded), in one pipeline (`<pipeline id>:<folded name>`, the
+    wizard's choice) or in any -> the name of the pipeline's existing stage it means."""
+
+    def means(self, pipeline_id: int, name: str) -> str | None:
+        """The existing stage chosen for the file's stage `name` in that pipeline, if any."""
+        folded = fold(name)
+        return self.mapped.get(f"{pipeline_id}:{folded}", self.mapped.get(folded))
     strict: bool = False
     """Reject such rows instead of adding the stage."""
 
@@ -167,7 +173,7 @@ def _deal_dates(cells: dict[str, str | None], closing: bool, out: Converted) -> 
 def _closing_stage(name: str | None, pipeline_id: int, lookups: Lookups, stages: StageChoices) -> str | None:
     """A stage the pipeline lacks whose name says won or lost ("Won" where the pipeline has "Closed
     Won") is the pipeline's won or lost stage, not a new open one."""
-    if not name or fold(name) in stages.mapped or fold(name) in lookups.stages.get(pipeline_id, {}):
+    if not name or stages.means(pipeline_id, name) is not None or fold(name) in lookups.stages.get(pipeline_id, {}):
         return None
     return closing_word(name)
 
@@ -185,7 +191,7 @@ def _stage(pipeline_id: int, name: str | None, status: str | None, lookups: Look
         if first is None:
             raise RowError("stage", "the pipeline has no open stage")
         return first.id
-    wanted = stages.mapped.get(fold(name), name)
+    wanted = stages.means(pipeline_id, name) or name
     found = known.get(fold(wanted))
     if found is not None:
         return found.id
