@@ -244,3 +244,12 @@ def test_toml_export_and_import_round_trip(workspace: Workspace) -> None:
     with pytest.raises(ServiceError, match="rule 1"):
         automation_rules.import_toml(ctx, '[[rule]]\nname = "bad"\n[rule.trigger]\ntype = "nope"\n')
     assert len(automation_rules.list_rules()) == len(before)  # all or nothing
+
+
+def test_a_template_shows_a_formula_s_number_as_written() -> None:
+    from decimal import Decimal
+
+    from crm_tui.services.automation_match import render
+
+    view = {"custom.profit": Decimal("-4E+2"), "custom.rate": Decimal("0.125"), "tags": ["a", "b"]}
+    assert render("{custom.profit} at {custom.rate} ({tags})", view) == "-400 at 0.125 (a, b)"

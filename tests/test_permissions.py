@@ -212,7 +212,7 @@ def test_a_served_session_reaches_no_files_on_the_server(
 
 
 def test_an_automation_tells_each_reader_only_what_their_role_may_see(team: dict[str, Context]) -> None:
-    from crm_tui.models import Notification
+    from crm_tui.models import Note, Notification, Task
     from crm_tui.services.automation_engine import Engine
     from tests.test_automations import add_rule
 
@@ -222,10 +222,20 @@ def test_an_automation_tells_each_reader_only_what_their_role_may_see(team: dict
         admin, {"type": "record_created", "entity": "deal"},
         {"type": "notify", "to": ["owner", f"user:{admin.login}"], "title": "{title}: cost {cost}"},
     )  # fmt: skip
-    make_deal(admin, "Margins", owner_id=mia.user_id, cost=40_000)
+    custom_field_admin.add_field(admin, "deal", "Profit", "formula", formula="amount - cost")
+    add_rule(
+        admin, {"type": "record_created", "entity": "deal"},
+        {"type": "add_note", "body": "{title} costs {cost}, profit {custom.profit}"},
+        {"type": "create_task", "title": "Check {title} at {cost}"},
+        name="Shared texts",
+    )  # fmt: skip
+    deal = make_deal(admin, "Margins", owner_id=mia.user_id, cost=40_000)
     Engine(admin).tick()
     got = {n.user_id: n.title for n in Notification.select().where(Notification.title.startswith("Margins"))}
     assert got == {mia.user_id: "Margins: cost ", admin.user_id: "Margins: cost 40000"}
+    # A note or a task is read by everyone who reads the deal: it shows no field any role hides.
+    assert [n.body for n in Note.select().where(Note.deal == deal.id)] == ["Margins costs , profit"]
+    assert [t.title for t in Task.select().where(Task.deal == deal.id)] == ["Check Margins at"]
 
 
 def test_a_limit_changed_while_a_thread_reads_the_old_ones_is_not_kept(
@@ -248,3 +258,37 @@ def test_a_limit_changed_while_a_thread_reads_the_old_ones_is_not_kept(
     monkeypatch.setattr(permissions, "load", overtaken)
     assert "owner_id" not in permissions.access_of(mia.user_id).read_only("deal")
     assert "owner_id" in permissions.access_of(mia.user_id).read_only("deal")
+
+
+def test_a_formula_or_lookup_that_reads_a_hidden_field_is_hidden_with_it(team: dict[str, Context]) -> None:
+    """`amount - cost` would tell a member the cost their role hides; a deal's lookup of a
+    company's hidden field would show it on every deal. Both are hidden from that role, as is a
+    formula over such a field, and a manager (no limits) still sees them all."""
+    admin, mia, otto = team["admin"], team["mia"], team["otto"]
+    custom_field_admin.add_field(admin, "company", "Credit line", "currency")
+    custom_field_admin.add_field(admin, "deal", "Profit", "formula", formula="amount - cost")
+    custom_field_admin.add_field(admin, "deal", "Double profit", "formula", formula="profit * 2")
+    custom_field_admin.add_field(admin, "deal", "Account credit", "lookup", lookup_path=["company", "credit_line"])
+    custom_field_admin.add_field(admin, "deal", "Weighted", "formula", formula="amount * 2")
+    deal = make_deal(admin, "Margins", owner_id=mia.user_id, amount=100_000, cost=40_000)
+    with permissions.acting(mia.user_id):
+        before = [c.key for c in list_fields.entity_list("deal").columns]
+    assert {"custom.profit", "custom.double_profit", "custom.account_credit"} <= set(before)
+    user_admin.set_limit(admin, "deal", "cost", "member", "hidden")
+    user_admin.set_limit(admin, "company", "custom.credit_line", "member", "hidden")
+    hidden = {"custom.profit", "custom.double_profit", "custom.account_credit"}
+    with permissions.acting(mia.user_id):
+        columns = {c.key for c in list_fields.entity_list("deal").columns}
+        form = {f.key for f in record_form.read_form("deal", deal.id).fields}
+        out = io.StringIO()
+        export.write_export(ExportRequest("deal", "json", None, "all", mia.user_id), out)
+        exported = json.loads(out.getvalue())[0]
+    assert not hidden & columns and "custom.weighted" in columns  # what reads only visible fields stays
+    assert not hidden & form and "custom.weighted" in form
+    assert not hidden & exported.keys() and exported["title"] == "Margins"
+    with permissions.acting(otto.user_id):
+        assert hidden <= {c.key for c in list_fields.entity_list("deal").columns}
+    # A formula added later over the hidden field is hidden at once, not after the access is re-read.
+    custom_field_admin.add_field(admin, "deal", "Cost share", "formula", formula="cost / amount")
+    with permissions.acting(mia.user_id):
+        assert "custom.cost_share" not in {c.key for c in list_fields.entity_list("deal").columns}

@@ -88,6 +88,7 @@ async def test_an_admin_adds_a_user_sets_role_and_team_and_deactivates(app: CrmA
 
 
 async def test_field_limits_step_from_the_keyboard_and_names_are_never_hidden(app: CrmApp) -> None:
+    custom_field_admin.add_field(app.session.ctx, "deal", "Profit", "formula", formula="amount - cost")
     async with app.run_test(size=(100, 40)) as pilot:
         await _open_users(pilot)
         await _press(pilot, "f")
@@ -100,6 +101,8 @@ async def test_field_limits_step_from_the_keyboard_and_names_are_never_hidden(ap
         await _press(pilot, "g")
         limits = {(x.role, x.access) for x in FieldAccess.select().where(FieldAccess.field == "cost")}
         assert limits == {("member", "hidden"), ("manager", "read")}
+        profit = table.get_row("deal.custom.profit")
+        assert (str(profit[2]), str(profit[3])) == ("hidden*", "editable")  # reads the cost members may not see
         await _press(pilot, "m")  # hidden → editable again
         assert FieldAccess.select().where(FieldAccess.role == "member").count() == 0
 

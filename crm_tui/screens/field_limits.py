@@ -24,6 +24,8 @@ from crm_tui.widgets.footer import BatchedFooter
 
 SHOWN = {"": Content("editable"), "read": Content.styled("read-only", "$text-warning"),
          "hidden": Content.styled("hidden", "$text-error")}  # fmt: skip
+FOLLOWS = Content.styled("hidden*", "$text-error")
+"""A formula or lookup hidden because it reads a field hidden from the role (see the hint)."""
 
 
 def next_limit(now: str, hideable: bool) -> str | None:
@@ -51,6 +53,7 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
                      id="limits-title", classes="title-bar")  # fmt: skip
         yield DataTable(id="limits", cursor_type="row", zebra_stripes=True, classes="framed")
         hint = "m members · g managers: editable → read-only → hidden · esc back" if self.editable else "Only an admin changes limits · esc back"
+        hint += " · * reads a hidden field"
         yield Static(Content(hint), id="limits-hint", classes="hint-bar")
         yield BatchedFooter()
 
@@ -82,7 +85,9 @@ class FieldLimitsScreen(ReportsWorkerErrors, Screen[None]):
         table.clear()
         for row in self.rows:
             label = Content(safe_text(row.label)) + (Content.styled("  (never hidden)", "dim") if not row.hideable else Content(""))
-            table.add_row(Content(row.entity), label, SHOWN[row.member], SHOWN[row.manager], key=f"{row.entity}.{row.field}")
+            member, manager = (FOLLOWS if role in row.follows and not getattr(row, role) else SHOWN[getattr(row, role)]
+                               for role in ("member", "manager"))  # fmt: skip
+            table.add_row(Content(row.entity), label, member, manager, key=f"{row.entity}.{row.field}")
         if self.rows:
             table.move_cursor(row=min(place, len(self.rows) - 1))
 

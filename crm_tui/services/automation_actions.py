@@ -71,6 +71,17 @@ def _by_hidden(entity: str, user_ids: list[int]) -> dict[frozenset[str], list[in
     return groups
 
 
+def _without(view: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """The record's view without the `hidden` fields (and their `_text` forms)."""
+    return {key: value for key, value in view.items() if key.removesuffix("_text") not in hidden}
+
+
+def _shared(entity: str, view: dict[str, Any]) -> dict[str, Any]:
+    """The view a text every reader of the record sees is filled from: no field any role hides
+    ({cost} in a note would show members what their role hides)."""
+    return _without(view, permissions.hidden_from_any_role(entity))
+
+
 def _next_in_turn(rule_id: int, logins: list[str]) -> int:
     """Round robin: the next of `logins` for this rule (the turn is kept in the workspace)."""
     key = f"automation.turn.{rule_id}"
@@ -156,7 +167,7 @@ def apply(ctx: Context, action: Any, view: dict[str, Any], *, rule_id: int, now:
             ctx,
             "task",
             {
-                "title": render(action.title, view)[:200] or "Follow up",
+                "title": render(action.title, _shared(entity, view))[:200] or "Follow up",
                 _LINK[entity]: record_id,
                 "due_at": due,
                 "reminders": action.reminders,
@@ -199,13 +210,14 @@ def apply(ctx: Context, action: Any, view: dict[str, Any], *, rule_id: int, now:
     if kind == "add_note":
         if entity not in _LINK:
             raise ServiceError(f"a note cannot be added to a {entity}")
-        note = records.create(ctx, "note", {"body": render(action.body, view), _LINK[entity]: record_id, "author_id": ctx.user_id})
+        body = render(action.body, _shared(entity, view))
+        note = records.create(ctx, "note", {"body": body, _LINK[entity]: record_id, "author_id": ctx.user_id})
         return f"added note #{note.id}"
     if kind == "notify":
         sent = 0
         # Each reader's text leaves out the fields their role may not see ({cost} for a member).
         for hidden, users in _by_hidden(entity, _users(action.to, view)).items():
-            seen = {key: value for key, value in view.items() if key.removesuffix("_text") not in hidden}
+            seen = _without(view, hidden)
             sent += notifications.send(
                 ctx,
                 users,

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from crm_tui.models import (
@@ -272,6 +273,8 @@ def render(template: str, view: dict[str, Any]) -> str:
         found = view.get("amount_text") if name == "amount" and "amount_text" in view else view.get(name)
         if isinstance(found, list):
             return ", ".join(str(item) for item in found)
+        if isinstance(found, Decimal):
+            return format(found, "f")  # a formula's -4E+2 reads -400
         return "" if found is None else str(found)
 
     return _PLACEHOLDER.sub(value, template)

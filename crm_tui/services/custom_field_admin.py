@@ -10,7 +10,7 @@ from typing import Any
 from peewee import fn
 
 from crm_tui.models import CustomField, CustomValue
-from crm_tui.services import computed_fields, custom_field_rules, custom_fields, lookup_paths, records
+from crm_tui.services import computed_fields, custom_field_rules, custom_fields, lookup_paths, permissions, records
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError
 from crm_tui.services.errors import NotFound, ServiceError, ValidationFailed
@@ -93,6 +93,7 @@ def add_field(ctx: Context, entity: str, label: str, kind: str, **options: Any) 
             **{name: value for name, value in options.items() if name in CHANGEABLE},
         }
         made = records.create(ctx, "custom_field", data)
+    permissions.forget()  # a formula or lookup over a hidden field is hidden too
     return _definition(made.id)
 
 
@@ -120,6 +121,7 @@ def change_field(ctx: Context, field_id: int, *, version: int, **changes: Any) -
         recompute = fd.type in custom_field_rules.COMPUTED and ({"formula", "lookup_path"} & changes.keys())
         if recompute:
             computed_fields.follow_up(fd.entity, computed_fields.refresh(fd.entity))
+    permissions.forget()
     return _definition(field_id)
 
 
@@ -153,6 +155,7 @@ def remove_field(ctx: Context, field_id: int, *, version: int) -> int:
         records.delete(ctx, "custom_field", field_id, version=version)
         for entity in dict.fromkeys(reader.entity for reader in readers):
             computed_fields.follow_up(entity, computed_fields.refresh(entity))
+    permissions.forget()
     return len(export)
 
 

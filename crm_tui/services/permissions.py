@@ -88,8 +88,10 @@ _forgotten = 0
 the limits just before an admin's change would keep the old ones for the next few seconds."""
 
 
-def load(user_id: int) -> Access:
-    """The access of `user_id` as stored now."""
+def load(user_id: int, *, derived: bool = True) -> Access:
+    """The access of `user_id` as stored now. `derived`: with the formulas and lookups hidden for
+    reading a hidden field (what reads obey; a write's checks, which refuse changing any computed
+    field anyway, skip the few milliseconds they take)."""
     row = User.get_or_none(User.id == user_id)
     if row is None:
         raise PermissionDenied(f"user #{user_id} does not exist")
@@ -100,7 +102,14 @@ def load(user_id: int) -> Access:
     query = FieldAccess.select(FieldAccess.entity, FieldAccess.field, FieldAccess.access).where(
         FieldAccess.role == row.role
     )
-    return Access(user_id, row.role, row.team, {(e, f): how for e, f, how in query.tuples()})
+    limits = {(e, f): how for e, f, how in query.tuples()}
+    if not derived:
+        return Access(user_id, row.role, row.team, limits)
+    from crm_tui.services import hidden_inputs  # (it reads custom fields, whose writes check access)
+
+    for computed in hidden_inputs.also_hidden({key for key, how in limits.items() if how == "hidden"}):
+        limits[computed] = "hidden"
+    return Access(user_id, row.role, row.team, limits)
 
 
 def access_of(user_id: int | None) -> Access:
@@ -123,6 +132,21 @@ def forget() -> None:
     global _forgotten
     _forgotten += 1
     _cache.clear()
+
+
+def hidden_from_any_role(entity: str) -> frozenset[str]:
+    """The fields of `entity` hidden from at least one role (with the formulas and lookups that
+    read them): what text every reader of a record shares (a rule's note, a task's title) leaves out."""
+    from crm_tui.services import hidden_inputs
+
+    by_role: dict[str, set[tuple[str, str]]] = {}
+    rows = FieldAccess.select(FieldAccess.role, FieldAccess.entity, FieldAccess.field).where(FieldAccess.access == "hidden")
+    for role, e, f in rows.tuples():
+        by_role.setdefault(role, set()).add((e, f))
+    found: set[tuple[str, str]] = set()
+    for limits in by_role.values():
+        found |= limits | hidden_inputs.also_hidden(limits)
+    return frozenset(f for e, f in found if e == entity)
 
 
 def current() -> Access:

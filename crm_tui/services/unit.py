@@ -67,7 +67,7 @@ class Txn:
         """What the acting user may do, read once per transaction (afresh: writes never trust a
         reused copy)."""
         if self._access is None:
-            self._access = permissions.load(self.ctx.user_id)
+            self._access = permissions.load(self.ctx.user_id, derived=False)
         return self._access
 
     def log(

@@ -10,7 +10,7 @@ from peewee import JOIN, fn
 
 from crm_tui.models import FIELD_ACCESS, FieldAccess, User, UserKey
 from crm_tui.models import ROLES as MODEL_ROLES
-from crm_tui.services import custom_fields, permissions, record_form, records
+from crm_tui.services import custom_fields, hidden_inputs, permissions, record_form, records
 from crm_tui.services.context import Context
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import ServiceError
@@ -139,15 +139,22 @@ class LimitRow:
     hideable: bool
     member: str
     manager: str
+    follows: frozenset[str] = frozenset()
+    """The roles this formula or lookup is hidden from because it reads a field hidden from them."""
 
 
 def limit_rows() -> list[LimitRow]:
     """Every field of companies, contacts, leads and deals, with its limits: the field limits table."""
     current = {(x.entity, x.field, x.role): x.access for x in limits()}
+    derived = {
+        role: hidden_inputs.also_hidden({(e, f) for (e, f, r), how in current.items() if r == role and how == "hidden"})
+        for role in LIMITED_ROLES
+    }
     return [
         LimitRow(
             entity, name, label, name not in permissions.PROTECTED[entity],
             current.get((entity, name, "member"), ""), current.get((entity, name, "manager"), ""),
+            frozenset(role for role in LIMITED_ROLES if (entity, name) in derived[role]),
         )
         for entity in permissions.OWNED
         for name, label in _field_names(entity).items()
