@@ -189,3 +189,16 @@ async def test_the_board_s_quick_form_greys_what_a_member_may_not_change(
         await _press(pilot, *"Fresh lead", "enter")
         fresh = Deal.get(Deal.title == "Fresh lead")
         assert fresh.amount == 0 and fresh.stage_id == qualification
+
+
+async def test_the_palette_opens_the_field_limits_by_name(app: CrmApp) -> None:
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await _press(pilot, "ctrl+p")
+        await _press(pilot, *"field limits")
+        await _press(pilot, "enter")
+        screen = app.screen
+        assert isinstance(screen, FieldLimitsScreen) and screen.editable  # alice is the admin
+        await _to_row(pilot, screen.query_one("#limits", DataTable), "deal.cost")
+        await _press(pilot, "m")
+        assert FieldAccess.get(FieldAccess.field == "cost").access == "read"

@@ -61,6 +61,19 @@ class DataTools:
         if not isinstance(self.screen, ModalScreen):  # type: ignore[attr-defined]
             self.push_screen(UsersScreen())  # type: ignore[attr-defined]
 
+    def action_field_limits(self) -> None:
+        """Open the field limits (an admin changes them; others read them)."""
+        if not isinstance(self.screen, ModalScreen):  # type: ignore[attr-defined]
+            self.run_worker(self._open_field_limits(), group="field-limits-open", exit_on_error=False)  # type: ignore[attr-defined]
+
+    async def _open_field_limits(self) -> None:
+        from crm_tui.screens.field_limits import FieldLimitsScreen
+        from crm_tui.services import user_admin
+
+        session = self.session  # type: ignore[attr-defined]
+        role = await session.call(user_admin.role_of, session.ctx.user_id)
+        self.push_screen(FieldLimitsScreen(editable=role == "admin"))  # type: ignore[attr-defined]
+
     def data_commands(self) -> Iterator[SystemCommand]:
         """The palette entries of the data tools."""
         yield SystemCommand(
@@ -69,6 +82,9 @@ class DataTools:
         yield SystemCommand("Find duplicates", "Likely duplicate contacts, companies or leads, to merge", self.action_duplicates)
         yield SystemCommand("Clean up tags", "Rename tags, merge two, delete unused ones", self.action_tag_cleanup)
         yield SystemCommand("Users", "Who uses the workspace: roles, teams, SSH keys, field limits", self.action_users)
+        yield SystemCommand(
+            "Field limits", "What members and managers may see and change, field by field", self.action_field_limits
+        )
         yield SystemCommand(
             "Normalise stored values", "Emails, phones and web addresses in one format; the default country",
             self.action_normalise,
