@@ -199,6 +199,9 @@ async def test_the_palette_opens_the_field_limits_by_name(app: CrmApp) -> None:
         await _press(pilot, "enter")
         screen = app.screen
         assert isinstance(screen, FieldLimitsScreen) and screen.editable  # alice is the admin
+        table = screen.query_one("#limits", DataTable)
+        assert str(table.get_row("deal.lost_reason")[1]) == "Lost reason"  # a label, not the column's name
+        assert str(table.get_row("deal.stage_id")[1]).startswith("Stage ")
         await _to_row(pilot, screen.query_one("#limits", DataTable), "deal.cost")
         await _press(pilot, "m")
         assert FieldAccess.get(FieldAccess.field == "cost").access == "read"

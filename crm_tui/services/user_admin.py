@@ -124,7 +124,7 @@ def _field_names(entity: str) -> dict[str, str]:
     if entity not in permissions.OWNED:
         raise ServiceError(f"fields can be limited on {', '.join(permissions.OWNED)}, not {entity!r}")
     names = {key: label for key, label, _, _ in record_form.STANDARD_FIELDS[entity]}
-    names |= {name: name.replace("_", " ") for name in spec_for(entity).editable if name not in names}
+    names |= {name: name.removesuffix("_id").replace("_", " ").capitalize() for name in spec_for(entity).editable if name not in names}
     names |= {f"custom.{fd.key}": fd.label for fd in custom_fields.definitions(entity)}
     return names
 
