@@ -148,6 +148,8 @@ class StagesPanel(Vertical):
         open stages; the pipeline is named when the file's deals go to more than one."""
         self.missing = missing
         several = len({item.pipeline_id for item in missing}) > 1
+        whose = "Stages their pipelines lack" if several else "Stages the pipeline lacks"
+        self.query_one(".lead", Static).update(f"{whose}: add each one, or put its deals in a stage you have")
         box = self.query_one("#stage-rows", VerticalScroll)
         await box.remove_children()
         await box.mount_all(
