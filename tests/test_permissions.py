@@ -292,3 +292,45 @@ def test_a_formula_or_lookup_that_reads_a_hidden_field_is_hidden_with_it(team: d
     custom_field_admin.add_field(admin, "deal", "Cost share", "formula", formula="cost / amount")
     with permissions.acting(mia.user_id):
         assert "custom.cost_share" not in {c.key for c in list_fields.entity_list("deal").columns}
+
+
+def test_notes_and_tasks_belong_to_who_wrote_or_holds_them(team: dict[str, Context]) -> None:
+    """A member changes or deletes their own notes and tasks (and ones nobody holds) and only reads
+    the rest; a manager also their team's. Anyone may add one to a record they can read."""
+    from crm_tui.models import Note, Task
+    from crm_tui.services import tasks
+
+    admin, mia, max_, otto, nina, sam = (team[name] for name in ("admin", "mia", "max", "otto", "nina", "sam"))
+    deal = make_deal(admin, "Shared account", owner_id=max_.user_id)
+
+    def note(ctx: Context, body: str, author: int | None) -> int:
+        return records.create(ctx, "note", {"body": body, "deal_id": deal.id, "author_id": author}).id
+
+    def task(ctx: Context, title: str, assignee: int | None) -> int:
+        return tasks.create_task(ctx, title, None, assignee, deal_id=deal.id).id
+
+    def version(entity: str, record_id: int) -> int:
+        return records.get(entity, record_id).version
+
+    theirs, mine, rules = note(admin, "Admin's", admin.user_id), note(mia, "Mia's", mia.user_id), note(admin, "Rule's", None)
+    with pytest.raises(PermissionDenied, match="someone else's"):
+        records.update(mia, "note", theirs, {"body": "rewritten"}, version=version("note", theirs))
+    with pytest.raises(PermissionDenied, match="someone else's"):
+        records.delete(mia, "note", theirs, version=version("note", theirs))
+    records.update(mia, "note", mine, {"body": "Mia's, edited"}, version=version("note", mine))
+    records.update(mia, "note", rules, {"body": "Rule's, edited"}, version=version("note", rules))
+    records.delete(mia, "note", mine, version=version("note", mine))
+    assert Note.get_by_id(theirs).body == "Admin's" and not Note.select().where(Note.id == mine).exists()
+
+    for_max, for_nina, for_sam = task(admin, "Max's", max_.user_id), task(admin, "Nina's", nina.user_id), task(admin, "Sam's", sam.user_id)
+    given_by_mia, open_to_all = task(mia, "Mia asks Max", max_.user_id), task(admin, "Anyone", None)
+    with pytest.raises(PermissionDenied, match="someone else's"):
+        tasks.complete(mia, for_max, version=version("task", for_max))
+    tasks.complete(max_, for_max, version=version("task", for_max))  # the assignee
+    tasks.complete(mia, given_by_mia, version=version("task", given_by_mia))  # who gave it
+    tasks.complete(mia, open_to_all, version=version("task", open_to_all))  # nobody's
+    tasks.complete(otto, for_nina, version=version("task", for_nina))  # his team's
+    with pytest.raises(PermissionDenied):
+        tasks.complete(otto, for_sam, version=version("task", for_sam))  # another team's
+    done = {t.title for t in Task.select().where(Task.done == True)}
+    assert done == {"Max's", "Mia asks Max", "Anyone", "Nina's"}

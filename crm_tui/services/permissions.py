@@ -22,12 +22,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_tui.models import FieldAccess, User, database
+from crm_tui.models import FieldAccess, Note, Task, User, database
 from crm_tui.services.custom_field_types import RECORD_MODELS
 from crm_tui.services.errors import ServiceError
 
 OWNED = {"company": "owner_id", "contact": "owner_id", "lead": "owner_id", "deal": "owner_id"}
 """Record types whose rows belong to someone, and the column that says who."""
+HELD: dict[str, tuple[str, ...]] = {"note": ("author_id",), "task": ("assignee_id", "created_by_id")}
+"""Activities that belong to whoever wrote or holds them (a note its author; a task its assignee and
+whoever gave it): a member changes or deletes their own and ones nobody holds (a rule's note, an
+unassigned task) and only reads the rest; a manager also their team's. Adding one to someone
+else's record is anyone's to do."""
 ADMIN_ONLY = frozenset({"pipeline", "stage", "custom_field", "automation_rule", "user"})
 """Record types only an admin creates, changes or deletes (the workspace's settings)."""
 PROTECTED: dict[str, frozenset[str]] = {
@@ -218,7 +223,12 @@ def check_change(access: Access, kind: str, entity: str, record_id: int, field: 
         return  # (the second: someone joining the workspace signs themselves up)
     if entity in ADMIN_ONLY or entity == "workspace":
         raise PermissionDenied(f"only an admin can change the workspace's {entity.replace('_', ' ')}s")
-    if kind == "record.created" or entity not in OWNED:
+    if kind == "record.created":
+        return
+    if entity in HELD:
+        _check_held(access, kind, entity, record_id, field, old, judged)
+        return
+    if entity not in OWNED:
         return
     key = (entity, record_id)
     if key not in judged:
@@ -228,6 +238,36 @@ def check_change(access: Access, kind: str, entity: str, record_id: int, field: 
         raise PermissionDenied(f"this {entity} belongs to someone else; a {access.role} can only read it")
     if field is not None:
         check_fields(access, entity, [field])
+
+
+def _check_held(access: Access, kind: str, entity: str, record_id: int, field: str | None, old: Any,
+                judged: dict[tuple[str, int], bool]) -> None:  # fmt: skip
+    """check_change for a note or task: judged by who held it before the transaction changed it."""
+    key = (entity, record_id)
+    if key not in judged:
+        columns = HELD[entity]
+        if kind == "record.deleted" and isinstance(old, dict):  # the row is gone; the log has its values
+            values = {column: old.get(column) for column in columns}
+        else:
+            model: Any = {"note": Note, "task": Task}[entity]
+            row = model.select(*(getattr(model, c.removesuffix("_id")) for c in columns)).where(model.id == record_id)
+            found = row.tuples().first()
+            values = dict(zip(columns, found or (None,) * len(columns), strict=True))
+            if field in values:
+                values[field] = old
+        judged[key] = access.admin or values[columns[0]] is None or _may_change_held(access, values)
+    if not judged[key]:
+        raise PermissionDenied(f"this {entity} is someone else's; a {access.role} can only read it")
+
+
+def _may_change_held(access: Access, values: dict[str, Any]) -> bool:
+    """Whether `access` may change a held note or task (its author; its assignee or giver)."""
+    holders = {holder for holder in values.values() if holder is not None}
+    if access.user_id in holders:
+        return True
+    if access.role == "manager":
+        return access.team is None or any(_team_of(holder) == access.team for holder in holders)
+    return False
 
 
 def check_fields(access: Access, entity: str, names: set[str] | list[str]) -> None:
