@@ -138,7 +138,7 @@ def test_a_hidden_field_is_absent_from_forms_lists_exports_imports_and_timelines
     with permissions.acting(admin.user_id):
         seen = outlets()
     assert "cost" in seen["form"] and "custom.margin" in seen["columns"] and seen["export"]["custom.margin"] == 99.0
-    assert "cost: 40000 → 41000" in seen["timeline"]
+    assert "cost: $400 → $410" in seen["timeline"]  # money as money, not minor units
     with permissions.acting(mia.user_id):
         seen = outlets()
     assert "cost" not in seen["form"] and "custom.margin" not in seen["form"]
@@ -146,7 +146,7 @@ def test_a_hidden_field_is_absent_from_forms_lists_exports_imports_and_timelines
     assert "custom.margin" not in seen["columns"] and "probability" in seen["columns"]
     assert "cost" not in seen["export"] and "custom.margin" not in seen["export"] and seen["export"]["title"] == "Secret margins"
     assert not {"cost", "custom.margin", "probability"} & set(seen["targets"]) and "amount" in seen["targets"]
-    assert "cost" not in seen["timeline"] and "41000" not in seen["timeline"]
+    assert "cost" not in seen["timeline"] and "$410" not in seen["timeline"]
     # Writing what one cannot see or change is refused, whichever way it comes.
     current = records.get("deal", deal.id)
     for change in ({"cost": 1}, {"probability": 50}, {"custom": {"margin": 1}}):
@@ -232,7 +232,7 @@ def test_an_automation_tells_each_reader_only_what_their_role_may_see(team: dict
     deal = make_deal(admin, "Margins", owner_id=mia.user_id, cost=40_000)
     Engine(admin).tick()
     got = {n.user_id: n.title for n in Notification.select().where(Notification.title.startswith("Margins"))}
-    assert got == {mia.user_id: "Margins: cost ", admin.user_id: "Margins: cost 40000"}
+    assert got == {mia.user_id: "Margins: cost ", admin.user_id: "Margins: cost $400"}
     # A note or a task is read by everyone who reads the deal: it shows no field any role hides.
     assert [n.body for n in Note.select().where(Note.deal == deal.id)] == ["Margins costs , profit"]
     assert [t.title for t in Task.select().where(Task.deal == deal.id)] == ["Check Margins at"]
@@ -334,3 +334,49 @@ def test_notes_and_tasks_belong_to_who_wrote_or_holds_them(team: dict[str, Conte
         tasks.complete(otto, for_sam, version=version("task", for_sam))  # another team's
     done = {t.title for t in Task.select().where(Task.done == True)}
     assert done == {"Max's", "Mia asks Max", "Anyone", "Nina's"}
+
+
+def test_a_member_cannot_preview_rules_revert_others_imports_clean_up_tags_or_sign_for_others(
+    team: dict[str, Context],
+) -> None:
+    """Each of these once let a member reach past their role: a rule's dry run filled {cost} from
+    every deal; reverting an admin's import deleted the admin's records; merging tags re-tagged
+    everyone's deals; a note imported with another author became that person's."""
+    from crm_tui.models import Contact, Note, Tag
+    from crm_tui.services import automation_log, automation_rules, import_batches, tag_admin
+    from crm_tui.services.import_engine import ImportRequest, run_import
+    from crm_tui.services.import_read import read_bytes
+
+    admin, mia = team["admin"], team["mia"]
+    deal = make_deal(admin, "Margins", owner_id=mia.user_id, cost=40_000)
+    rule = automation_rules.parse({
+        "name": "Probe", "enabled": True, "trigger": {"type": "record_created", "entity": "deal"},
+        "conditions": [], "actions": [{"type": "add_note", "body": "cost {cost}"}],
+    })  # fmt: skip
+    with permissions.acting(mia.user_id), pytest.raises(PermissionDenied, match="only an admin can preview a rule"):
+        automation_log.dry_run(rule)
+    with permissions.acting(admin.user_id):
+        assert "cost $400" in automation_log.dry_run(rule).hits[0].would[0]
+
+    def run(ctx: Context, entity: str, data: bytes) -> int | None:
+        table = read_bytes(data)
+        request = ImportRequest(entity, dict(enumerate(import_columns.suggest(entity, table.header).values())), file_name="x.csv", mode="partial")
+        with permissions.acting(ctx.user_id):
+            return run_import(ctx, table, request).batch_id
+
+    batch = run(admin, "contact", b"First name,Last name,Email\nAda,Lovelace,ada@example.com\n")
+    with pytest.raises(PermissionDenied, match="only they or an admin"):
+        import_batches.revert(mia, batch)
+    assert Contact.get(Contact.email == "ada@example.com").deleted_at is None
+
+    run(mia, "note", f"Body,Author,Deal\nSigned by admin?,{admin.login},Margins\nMine,{mia.login},Margins\n".encode())
+    assert [(n.body, n.author_id) for n in Note.select().where(Note.deal == deal.id)] == [("Mine", mia.user_id)]
+    with pytest.raises(PermissionDenied, match="own name"):
+        records.create(mia, "note", {"body": "forged", "deal_id": deal.id, "author_id": admin.user_id})
+
+    one, two = (records.create(admin, "tag", {"name": name}).id for name in ("Consulting", "Enterprise"))
+    for attempt in (lambda: tag_admin.merge_tags(mia, one, two), lambda: tag_admin.rename(mia, one, "Mine"),
+                    lambda: tag_admin.delete_unused(mia)):  # fmt: skip
+        with pytest.raises(PermissionDenied, match="only an admin"):
+            attempt()
+    assert {t.name for t in Tag.select()} == {"Consulting", "Enterprise"}

@@ -236,12 +236,17 @@ def outbound_request(action: Any, view: dict[str, Any]) -> Outbound:
     if action.type == "webhook":
         return Outbound("webhook", action, [str(action.url)])
     addresses: list[str] = []
+    readers: list[int] = []
     for who in action.to:
         if "@" in who and not who.startswith("user:"):
-            addresses.append(who)
+            addresses.append(who)  # an address the admin wrote into the rule: sent as written
             continue
         for user_id in _users([who], view):
             email = User.select(User.email).where(User.id == user_id).scalar()
             if email:
                 addresses.append(email)
-    return Outbound("email", action, list(dict.fromkeys(addresses)), render(action.subject, view), render(action.body, view))
+                readers.append(user_id)
+    # One e-mail for every reader: it leaves out what any of their roles hides ({cost} for a member).
+    hidden = frozenset().union(*_by_hidden(view.get("entity", ""), readers)) if readers else frozenset()
+    seen = _without(view, hidden)
+    return Outbound("email", action, list(dict.fromkeys(addresses)), render(action.subject, seen), render(action.body, seen))

@@ -12,7 +12,7 @@ from peewee import fn
 from crm_tui import clock
 from crm_tui.models import AutomationRule, AutomationRun, Event
 from crm_tui.schemas.automation import TIME_TRIGGERS, Rule
-from crm_tui.services import automation_time, records
+from crm_tui.services import automation_time, permissions, records
 from crm_tui.services.automation_match import conditions_hold, happenings, record_view, render, trigger_matches
 from crm_tui.services.changes import latest_event_id
 
@@ -134,6 +134,8 @@ def dry_run(rule: Rule, *, days: int = 30, now: datetime | None = None, limit: i
     """Which records `rule` would have fired for in the last `days` days (a time rule: which it
     holds for now) and what it would do; nothing is written. Conditions are checked against each
     record as it is now."""
+    # It reads every record the rule could touch, hidden fields and others' records included.
+    permissions.require_admin(permissions.current(), "preview a rule")
     now = now or clock.now()
     hits: list[DryHit] = []
     if rule.trigger.type in TIME_TRIGGERS:

@@ -166,7 +166,7 @@ def _same(value: Any, wanted: Any) -> bool:
 
 def record_view(entity: str, record_id: int, fallback: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The record as rules see it: its fields, `custom.<key>`, and `owner` (login), `owner_name`,
-    `pipeline`, `stage`, `stage_kind`, `company`, `tags` (names), `amount_text`, `record`
+    `pipeline`, `stage`, `stage_kind`, `company`, `tags` (names), `amount_text` and `cost_text`, `record`
     (its title). `fallback` (a deleted record's last values) is used when it no longer exists;
     None when neither is there."""
     try:
@@ -194,8 +194,9 @@ def record_view(entity: str, record_id: int, fallback: dict[str, Any] | None = N
     view.setdefault("company", "")
     if entity == "contact" or entity == "lead":
         view["name"] = title
-    if "amount" in values and values.get("currency"):
-        view["amount_text"] = format_money(values["amount"], values["currency"])
+    for money in ("amount", "cost"):  # templates show money as money; conditions compare minor units
+        if values.get(money) is not None and values.get("currency"):
+            view[f"{money}_text"] = format_money(values[money], values["currency"])
     if entity in TAG_LINKS:
         link, column = TAG_LINKS[entity]
         view["tags"] = [
@@ -265,12 +266,12 @@ def render(template: str, view: dict[str, Any]) -> str:
     """`template` with each `{name}` replaced by the record's value (empty if it has none).
 
     Only plain names are looked up (no attribute access or format specs, unlike str.format, so a
-    template cannot reach into Python objects); `{amount}` is the formatted money.
+    template cannot reach into Python objects); `{amount}` and `{cost}` are the formatted money.
     """
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        found = view.get("amount_text") if name == "amount" and "amount_text" in view else view.get(name)
+        found = view.get(f"{name}_text") if f"{name}_text" in view else view.get(name)
         if isinstance(found, list):
             return ", ".join(str(item) for item in found)
         if isinstance(found, Decimal):

@@ -16,7 +16,7 @@ from typing import Any
 from peewee import JOIN
 
 from crm_tui.models import Event, ImportBatch, ImportItem, User
-from crm_tui.services import bulk, computed_fields, records, search_index, tag_admin
+from crm_tui.services import bulk, computed_fields, permissions, records, search_index, tag_admin
 from crm_tui.services.context import Context
 from crm_tui.services.entities import spec_for
 from crm_tui.services.errors import NotFound, ServiceError
@@ -84,6 +84,9 @@ def revert(ctx: Context, batch_id: int) -> RevertReport:
             raise NotFound("Import", batch_id)
         if batch.reverted_at is not None:
             raise ServiceError(f"import #{batch_id} was already reverted on {batch.reverted_at:%Y-%m-%d %H:%M}")
+        if batch.user_id != ctx.user_id and not tx.access.admin:
+            # Its records may be anyone's by now; the bulk removal below checks no owner.
+            raise permissions.PermissionDenied(f"import #{batch_id} was run by someone else: only they or an admin can revert it")
         items = list(
             ImportItem.select(ImportItem.entity, ImportItem.record_id, ImportItem.action, ImportItem.before, ImportItem.after)
             .where(ImportItem.batch == batch_id)

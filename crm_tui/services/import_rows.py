@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crm_tui import clock
+from crm_tui.services import permissions
 from crm_tui.services.import_convert import (
     Lookups,
     Pending,
@@ -82,6 +83,9 @@ def convert(entity: str, cells: dict[str, str | None], lookups: Lookups, stages:
     for key in ("owner", "assignee", "author"):
         if cells.get(key):
             out.values[f"{key}_id"] = lookups.user(key, cells[key] or "")
+    access = permissions.current()
+    if out.values.get("author_id") not in (None, access.user_id) and not access.admin:
+        raise RowError("author", f"a {access.role} imports notes in their own name only (an admin keeps the file's authors)")
     if cells.get("tags"):
         out.tags = [lookups.tag(name) for name in tag_names(cells["tags"] or "")]
     currency = out.values.get("currency") or lookups.currency

@@ -221,7 +221,9 @@ def check_change(access: Access, kind: str, entity: str, record_id: int, field: 
     """
     if access.admin or (kind == "record.created" and entity == "user" and record_id == access.user_id):
         return  # (the second: someone joining the workspace signs themselves up)
-    if entity in ADMIN_ONLY or entity == "workspace":
+    if entity == "workspace":
+        raise PermissionDenied("only an admin can change the workspace's settings")
+    if entity in ADMIN_ONLY:
         raise PermissionDenied(f"only an admin can change the workspace's {entity.replace('_', ' ')}s")
     if kind == "record.created":
         return
@@ -278,6 +280,17 @@ def check_fields(access: Access, entity: str, names: set[str] | list[str]) -> No
     if barred:
         shown = ", ".join(name.removeprefix("custom.").removesuffix("_id") for name in barred)
         raise PermissionDenied(f"a {access.role} cannot change {shown} on a {entity}")
+
+
+SIGNED = {"note": "author_id", "task": "created_by_id"}
+"""Who a new note or task says wrote or gave it: the one adding it, unless an admin says otherwise."""
+
+
+def check_signed(access: Access, entity: str, values: dict[str, Any]) -> None:
+    """Refuse a new note or task in someone else's name (which would also make it theirs to change)."""
+    column = SIGNED.get(entity)
+    if column and not access.admin and values.get(column) not in (None, access.user_id):
+        raise PermissionDenied(f"a {access.role} adds a {entity} in their own name only")
 
 
 def require_admin(access: Access, what: str) -> None:

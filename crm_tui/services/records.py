@@ -119,6 +119,7 @@ def create(ctx: Context, entity: str, data: dict[str, Any]) -> Snapshot:
         given = [name for name, value in data.items() if value is not None and not (name == "owner_id" and value == ctx.user_id)]
         given += [f"custom.{key}" for key, value in (custom or {}).items() if value not in (None, "", [])]
         permissions.check_fields(tx.access, entity, given)
+        permissions.check_signed(tx.access, entity, data)
         if spec.defaults is not None:
             data = spec.defaults(data)
         values = validate(spec.schema, data, spec.label)

@@ -26,7 +26,7 @@ from crm_tui.models import (
     SavedView,
     Tag,
 )
-from crm_tui.services import records
+from crm_tui.services import permissions, records
 from crm_tui.services.context import Context
 from crm_tui.services.errors import NotFound, ServiceError
 from crm_tui.services.unit import Txn, write
@@ -124,6 +124,7 @@ def rename(ctx: Context, tag_id: int, new_name: str) -> None:
     """Rename a tag. A name another tag has (in any case) is refused: merge the two instead.
     Changing only the case of the tag's own name is allowed."""
     with write(ctx) as tx:
+        permissions.require_admin(tx.access, "rename tags")  # a tag names records of everyone
         tag = _tag(tag_id)
         wanted = new_name.strip()
         clash = Tag.get_or_none(fn.LOWER(Tag.name) == wanted.lower(), Tag.id != tag_id)
@@ -143,6 +144,7 @@ def merge_tags(ctx: Context, source_id: int, target_id: int) -> int:
     if source_id == target_id:
         raise ServiceError("a tag cannot be merged into itself")
     with write(ctx) as tx:
+        permissions.require_admin(tx.access, "merge tags")
         source, target = _tag(source_id), _tag(target_id)
         moved = 0
         for _, link, column, _ in LINKS:
@@ -167,6 +169,7 @@ def delete_unused(ctx: Context) -> list[str]:
     """Delete the tags no live record carries and no automation rule names; returns their names.
     Links to deleted records go with them (a record restored later comes back without the tag)."""
     with write(ctx) as tx:
+        permissions.require_admin(tx.access, "delete tags")
         named = _named_in_rules()
         unused = [(u.id, u.name, u.color) for u in tag_usage() if u.total == 0 and u.name.casefold() not in named]
         for tag_id, name, color in unused:

@@ -10,6 +10,7 @@ from datetime import datetime
 from peewee import JOIN
 
 from crm_tui.models import Appointment, Company, Contact, CustomValue, Deal, Event, Lead, Note, Stage, Task, User
+from crm_tui.money import format_money
 from crm_tui.services import custom_fields, permissions, records
 from crm_tui.services.context import Context
 from crm_tui.services.custom_field_types import RECORD_MODELS
@@ -95,15 +96,40 @@ def timeline(entity: str, record_id: int, *, limit: int = 200) -> list[TimelineI
     )
     stages = {s.id: s.name for s in Stage.select(Stage.id, Stage.name)} if entity == "deal" else {}
     hidden = _HIDDEN_FIELDS | permissions.current().hidden(entity)
+    shown = _Shown(Deal.select(Deal.currency).where(Deal.id == record_id).scalar() if entity == "deal" else None)
     for event in events:
-        item = _event_item(event, stages, hidden)
+        item = _event_item(event, stages, hidden, shown)
         if item is not None:
             items.append(item)
     items.sort(key=lambda item: item.at, reverse=True)
     return items[:limit]
 
 
-def _event_item(event: Event, stages: dict[int, str], hidden: frozenset[str] | set[str]) -> TimelineItem | None:
+class _Shown:
+    """A changed field's old and new values as people read them: money in the deal's currency,
+    people by name (the event log keeps minor units and user ids)."""
+
+    def __init__(self, currency: str | None) -> None:
+        self.currency = currency
+        self._users: dict[int, str] | None = None
+
+    def __call__(self, field: str, stored: str | None) -> str:
+        text = _text(stored)
+        if text == "—":
+            return text
+        if field in custom_fields.MONEY_FIELDS and self.currency and text.lstrip("-").isdigit():
+            return format_money(int(text), self.currency)
+        if field in _USER_FIELDS and text.isdigit():
+            if self._users is None:
+                self._users = {uid: name or login for uid, name, login in User.select(User.id, User.name, User.login).tuples()}
+            return self._users.get(int(text), f"user #{text}")
+        return text
+
+
+_USER_FIELDS = {"owner_id", "assignee_id", "author_id"}
+
+
+def _event_item(event: Event, stages: dict[int, str], hidden: frozenset[str] | set[str], shown: _Shown) -> TimelineItem | None:
     kind, who, at = event.kind, event.who, event.at
     if kind == "record.created":
         return TimelineItem(at, who, "created", "created")
@@ -111,7 +137,8 @@ def _event_item(event: Event, stages: dict[int, str], hidden: frozenset[str] | s
         if event.field in hidden:
             return None
         name = (event.field or "").removeprefix("custom.").removesuffix("_id").replace("_", " ")
-        return TimelineItem(at, who, "changed", f"{name}: {_text(event.old)} → {_text(event.new)}")
+        field = event.field or ""
+        return TimelineItem(at, who, "changed", f"{name}: {shown(field, event.old)} → {shown(field, event.new)}")
     if kind == "deal.stage_changed":
         old, new = json.loads(event.old or "null"), json.loads(event.new or "null")
         return TimelineItem(at, who, "moved", f"moved {stages.get(old, '—')} → {stages.get(new, '?')}")
