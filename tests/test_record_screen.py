@@ -193,6 +193,42 @@ async def test_notes_calls_and_tasks_go_on_the_timeline(sqlite_workspace: Worksp
         assert any("Wants a demo" in t for t in texts) and any("Send the demo" in t for t in texts)
 
 
+async def test_a_task_due_on_a_day_that_does_not_exist_asks_again(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    from crm_tui.screens.text_prompt import TextPromptScreen
+
+    contact = records.create(sqlite_workspace.ctx, "contact", {"first_name": "Ada"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("contact", contact.id)
+        await settle(pilot)
+        app.screen.set_focus(app.screen.query_one("#timeline"))
+        await pilot.press("t")
+        await settle(pilot)
+        await _type(pilot, "Send proposal")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+u")  # the suggested "tomorrow" goes
+        await _type(pilot, "2026-02-30")
+        await pilot.press("enter")
+        await settle(pilot)
+        prompt = app.screen
+        assert isinstance(prompt, TextPromptScreen) and "Due" in str(prompt.question)
+        assert not Task.select().exists()  # nothing lost, nothing stored yet
+        await pilot.press("ctrl+u")
+        await _type(pilot, "2026-12-01")
+        for keys in (["enter"], ["enter"], ["enter"]):  # the date, me, no reminder
+            await pilot.press(*keys)
+            await settle(pilot)
+        task = Task.get(Task.contact == contact.id)
+        assert task.title == "Send proposal" and str(task.due_at) == "2026-12-01 09:00:00"
+        await pilot.press("t")
+        await settle(pilot)
+        await _type(pilot, "Someday")
+        for keys in (["enter"], ["ctrl+u", "enter"], ["enter"]):  # the title, no due date (empty), me
+            await pilot.press(*keys)
+            await settle(pilot)
+        assert Task.get(Task.title == "Someday").due_at is None  # "empty for none" means it
+
+
 async def test_converting_a_lead_from_its_screen(sqlite_workspace: Workspace, app: CrmApp) -> None:
     lead = records.create(sqlite_workspace.ctx, "lead", {"first_name": "Jane", "last_name": "Doe", "company_name": "Initech"})
     async with app.run_test(size=(120, 40)) as pilot:

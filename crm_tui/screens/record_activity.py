@@ -10,7 +10,7 @@ from textual import work
 from textual.content import Content
 
 from crm_tui import clock
-from crm_tui.dates import parse_date
+from crm_tui.dates import DateError, parse_date
 from crm_tui.screens.base import session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
@@ -29,8 +29,8 @@ REMINDERS = (("no reminder", None), ("at due time", 0), ("5 minutes before", 5),
 class RecordActivity:
     """Mixin of RecordScreen: a, t, c, C."""
 
-    async def _ask(self: RecordScreen, question: str, value: str = "") -> str | None:
-        return await self.app.push_screen_wait(TextPromptScreen(Content(question), value=value))
+    async def _ask(self: RecordScreen, question: str, value: str = "", *, allow_empty: bool = False) -> str | None:
+        return await self.app.push_screen_wait(TextPromptScreen(Content(question), value=value, allow_empty=allow_empty))
 
     async def _pick(self: RecordScreen, question: str, labels: list[str]) -> int | None:
         return await self.app.push_screen_wait(ChoiceScreen(Content(question), [Content(safe_text(x)) for x in labels]))
@@ -76,17 +76,21 @@ class RecordActivity:
         if not title:
             return
         due_at = None
-        typed = await self._ask("Due (today, tomorrow, +3d, next friday, 2026-12-01; empty for none)", "tomorrow")
-        if typed is None:
-            return
-        if typed.strip():
-            day = parse_date(typed, clock.now().date())
-            if day is None:
-                self.notify(
-                    f"{safe_text(typed)!r} is not a date; the task has no due date", severity="warning", markup=False
-                )
-            else:
-                due_at = datetime.combine(day, time(9, 0))
+        typed: str | None = "tomorrow"
+        while True:  # asked again until it is a date or empty: the title typed is not thrown away
+            typed = await self._ask(
+                "Due (today, tomorrow, +3d, next friday, 2026-12-01; empty for none)", typed or "", allow_empty=True
+            )
+            if typed is None:
+                return
+            try:
+                day = parse_date(typed, clock.now().date())
+            except DateError as error:
+                self.notify(f"{safe_text(error)}; or leave it empty for no due date", title="Not a date",
+                            severity="warning", markup=False)  # fmt: skip
+                continue
+            due_at = datetime.combine(day, time(9, 0)) if day is not None else None
+            break
         session = session_of(self)
         users = await session.call(lookups.users)
         who = await self._pick("Assign to", ["me"] + [user.name for user in users])

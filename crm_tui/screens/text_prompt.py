@@ -13,7 +13,8 @@ from crm_tui.screens.base import CatchesEarlyKeys
 
 
 class TextPromptScreen(CatchesEarlyKeys, ModalScreen[str | None]):
-    """Ask for a line of text; enter returns it (stripped, non-empty), Esc returns None."""
+    """Ask for a line of text; enter returns it (stripped; non-empty unless `allow_empty`), Esc
+    returns None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
     DEFAULT_CSS = """
@@ -25,8 +26,10 @@ class TextPromptScreen(CatchesEarlyKeys, ModalScreen[str | None]):
     TextPromptScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, question: Content, *, value: str = "", placeholder: str = "") -> None:
+    def __init__(self, question: Content, *, value: str = "", placeholder: str = "", allow_empty: bool = False) -> None:
         super().__init__()
+        self.allow_empty = allow_empty
+        """Enter on an empty field answers "" (an optional answer) instead of doing nothing."""
         self.question = question
         self.value = value
         self.placeholder = placeholder
@@ -39,13 +42,13 @@ class TextPromptScreen(CatchesEarlyKeys, ModalScreen[str | None]):
             yield Static("enter to save · esc to cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter: answer, unless blank."""
-        if event.value.strip():
+        """Enter: answer, unless blank (and an answer is needed)."""
+        if event.value.strip() or self.allow_empty:
             self.dismiss(event.value.strip())
 
     async def submit_now(self, field: Input) -> None:
         """Enter came before the field had the focus: answer with what was typed so far."""
-        if field.value.strip():
+        if field.value.strip() or self.allow_empty:
             self.dismiss(field.value.strip())
 
     def action_cancel(self) -> None:
