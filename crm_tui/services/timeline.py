@@ -4,6 +4,7 @@ emails, stage moves and field changes (from the event log), newest first, with w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,6 +120,8 @@ class _Shown:
             return text
         if field in custom_fields.MONEY_FIELDS and self.currency and text.lstrip("-").isdigit():
             return format_money(int(text), self.currency)
+        if _MOMENT.fullmatch(text):  # 2026-11-23T09:44:37.496568 as the rest of the timeline writes times
+            return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
         if field in _USER_FIELDS and text.isdigit():
             if self._users is None:
                 self._users = {uid: name or login for uid, name, login in User.select(User.id, User.name, User.login).tuples()}
@@ -127,6 +130,7 @@ class _Shown:
 
 
 _USER_FIELDS = {"owner_id", "assignee_id", "author_id"}
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
 
 def _event_item(event: Event, stages: dict[int, str], hidden: frozenset[str] | set[str], shown: _Shown) -> TimelineItem | None:
