@@ -277,6 +277,8 @@ class DashboardScreen(RefreshAtMostOncePerGap, ReportsWorkerErrors, Screen[None]
             box.add_option(Option(Content.styled("nothing here for these filters", "dim"), disabled=True))
         elif highlighted is not None:
             box.highlighted = min(highlighted, len(lines) - 1)
+        else:  # enter opens at once when the list gets the focus, not after a first arrow key
+            box.highlighted = next((i for i, (_, opens) in enumerate(lines) if opens is not None), 0)
 
     def on_chart_picked(self, message: Chart.Picked) -> None:
         """Enter on a bar: the deals behind it, read with the same filter."""
