@@ -247,3 +247,24 @@ async def test_converting_a_lead_from_its_screen(sqlite_workspace: Workspace, ap
         assert row.converted_at is not None and row.converted_company.name == "Initech"
         assert isinstance(app.screen, RecordScreen) and app.screen.entity == "contact"
         assert app.screen.record_id == row.converted_contact_id
+
+
+async def test_a_deal_s_page_says_where_it_stands(sqlite_workspace: Workspace, app: CrmApp) -> None:
+    from textual.widgets import Static
+
+    from crm_tui.services import deals
+    from tests.helpers import make_deal, stage_named
+
+    ctx = sqlite_workspace.ctx
+    open_deal = make_deal(ctx, "Open one")
+    lost = make_deal(ctx, "Lost one")
+    deals.move_deal(ctx, lost.id, stage_named("Closed Lost"), from_stage_id=lost.values["stage_id"], lost_reason="Price")
+    async with app.run_test(size=(120, 40)) as pilot:
+        for deal, expected in ((open_deal, "Sales › Qualification 20%"), (lost, "Sales › Closed Lost lost 20")):
+            app.open_record("deal", deal.id)
+            await settle(pilot)
+            title = str(app.screen.query_one("#title", Static).render())
+            assert expected in title, title
+            await pilot.press("escape")
+            await settle(pilot)
+        assert "lost 20" in title and title.endswith(": Price")

@@ -137,7 +137,11 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
     async def _fill_form(self, form: RecordForm) -> None:
         label = LABELS[self.entity][0]
         locked = (f"  · read-only: {form.locked}", "dim") if form.locked else ""
-        self.query_one("#title", Static).update(Content.assemble(f"{label} · ", safe_text(form.title), locked))
+        where: Content | str = ""
+        if form.stage is not None:
+            style = {"won": "$text-success", "lost": "$text-error"}.get(form.stage.kind, "")
+            where = Content.assemble("  ", (safe_text(form.stage.where), "not bold"), " ", (safe_text(form.stage.detail), style or "dim"))
+        self.query_one("#title", Static).update(Content.assemble(f"{label} · ", safe_text(form.title), where, locked))
         box = self.query_one("#form", VerticalScroll)
         await box.remove_children()
         users = [(user.name, user.id) for user in form.users]

@@ -10,7 +10,7 @@ from typing import Any
 
 from crm_tui import clock
 from crm_tui.dates import parse_date
-from crm_tui.models import LEAD_STATUSES
+from crm_tui.models import LEAD_STATUSES, Pipeline, Stage
 from crm_tui.money import format_plain, parse_money
 from crm_tui.services import custom_fields, lookups, permissions, records, workspace_settings
 from crm_tui.services.context import Context
@@ -84,6 +84,41 @@ class RecordForm:
     users: tuple[lookups.Choice, ...]
     locked: str | None = None
     """Why the record cannot be edited (a converted lead); every field is then read-only."""
+    stage: DealStage | None = None
+    """A deal's pipeline, stage and state (the form has no field for them: the board moves deals)."""
+
+
+@dataclass(frozen=True)
+class DealStage:
+    """Where a deal stands: "Sales › Negotiation", its kind (open, won, lost) and a detail (the
+    stage's probability, when it was won or lost, the lost reason)."""
+
+    where: str
+    kind: str
+    detail: str
+
+
+def deal_stage(values: dict[str, Any]) -> DealStage | None:
+    """Where the deal with these stored `values` stands."""
+    row = (
+        Stage.select(Stage.name, Stage.kind, Stage.probability, Pipeline.name.alias("pipeline"))
+        .join(Pipeline, on=(Stage.pipeline == Pipeline.id))
+        .where(Stage.id == values.get("stage_id"))
+        .dicts()
+        .first()
+    )
+    if row is None:
+        return None
+    closed = values.get("closed_at")
+    when = f" {closed:%Y-%m-%d}" if isinstance(closed, datetime) else ""
+    if row["kind"] == "won":
+        detail = f"won{when}"
+    elif row["kind"] == "lost":
+        detail = f"lost{when}" + (f": {values['lost_reason']}" if values.get("lost_reason") else "")
+    else:
+        chance = values.get("probability") if values.get("probability") is not None else row["probability"]
+        detail = f"{chance}%"
+    return DealStage(f"{row['pipeline']} › {row['name']}", row["kind"], detail)
 
 
 def _currency(snap: Snapshot) -> str:
@@ -147,7 +182,8 @@ def read_form(entity: str, record_id: int) -> RecordForm:
     fields = [
         FormField(f.key, f.label, "readonly", _as_text(f, names)) if locked or f.key in barred else f for f in fields
     ]
-    return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked)
+    stage = deal_stage(snap.values) if entity == "deal" else None
+    return RecordForm(entity, snap.id, snap.version, snap.title, currency, tuple(fields), users, locked, stage)
 
 
 def _reference_title(entity: str | None, record_id: int) -> str:
