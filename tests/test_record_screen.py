@@ -268,3 +268,22 @@ async def test_a_deal_s_page_says_where_it_stands(sqlite_workspace: Workspace, a
             await pilot.press("escape")
             await settle(pilot)
         assert "lost 20" in title and title.endswith(": Price")
+        app.open_record("deal", open_deal.id)  # m moves it from its page: lost, with a reason
+        await settle(pilot)
+        app.screen.set_focus(app.screen.query_one("#timeline"))
+        await pilot.press("m")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, ChoiceScreen)
+        labels = [str(picker.query_one("OptionList").get_option_at_index(i).prompt) for i in range(len(picker.choices))]
+        lost_at = next(i for i, label in enumerate(labels) if label.startswith("Closed Lost"))
+        now = next(i for i, label in enumerate(labels) if "(now)" in label)
+        assert labels[now].startswith("Qualification")
+        await pilot.press(*["down"] * (lost_at - now), "enter")  # the cursor starts on the current stage
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceScreen)  # why was it lost?
+        await pilot.press("enter")
+        await settle(pilot)
+        moved = records.get("deal", open_deal.id).values
+        assert moved["stage_id"] == stage_named("Closed Lost") and moved["lost_reason"]
+        assert "Closed Lost" in str(app.screen.query_one("#title", Static).render())

@@ -15,12 +15,13 @@ from crm_tui.screens.base import session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
-from crm_tui.services import board, leads, lookups, timeline
+from crm_tui.services import board, deals, leads, lookups, record_form, timeline, workspace_settings
 from crm_tui.services.errors import ServiceError
 from crm_tui.text import safe_text
 
 if TYPE_CHECKING:
     from crm_tui.screens.record_screen import RecordScreen
+    from crm_tui.services.record_form import DealStage
 
 REMINDERS = (("no reminder", None), ("at due time", 0), ("5 minutes before", 5), ("15 minutes before", 15),
              ("30 minutes before", 30), ("1 hour before", 60), ("1 day before", 1440), ("1 week before", 10080))  # fmt: skip
@@ -37,6 +38,39 @@ class RecordActivity:
 
     def _failed(self: RecordScreen, error: ServiceError) -> None:
         self.notify(safe_text(error), title="Not done", severity="error", markup=False)
+
+    def action_move_deal(self: RecordScreen) -> None:
+        """Move the deal to another stage of its pipeline (a lost one asks why)."""
+        if self.form is not None and self.form.stage is not None:
+            self._move_deal(self.form.stage)
+
+    @work(group="record-dialog", exclusive=True, exit_on_error=False)
+    async def _move_deal(self: RecordScreen, now: DealStage) -> None:
+        session = session_of(self)
+        stages = await session.call(record_form.stage_choices, now.pipeline_id)
+        current = next((i for i, stage in enumerate(stages) if stage.id == now.stage_id), 0)
+        labels = [f"{stage.name}  {stage.probability}%" + ("  (now)" if i == current else "") for i, stage in enumerate(stages)]
+        chosen = await self.app.push_screen_wait(
+            ChoiceScreen(Content("Move to"), [Content(safe_text(label)) for label in labels], current=current)
+        )
+        if chosen is None or chosen == current:
+            return
+        target, reason = stages[chosen], None
+        if target.kind == "lost":
+            reasons = await session.call(workspace_settings.lost_reasons)
+            picked = await self._pick("Why was it lost?", reasons)
+            if picked is None:
+                return
+            reason = reasons[picked]
+        try:
+            await session.call(
+                deals.move_deal, session.ctx, self.record_id, target.id, from_stage_id=now.stage_id, lost_reason=reason
+            )
+        except ServiceError as error:
+            self._failed(error)
+            return
+        self.notify(f"Moved to {safe_text(target.name)}", markup=False)
+        self.load()
 
     def action_add_note(self: RecordScreen) -> None:
         """Add a note to the record."""

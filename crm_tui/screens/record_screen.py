@@ -48,6 +48,7 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
         Binding("t", "add_task", "Task", tooltip="Add a task (title, due, assignee, reminder)", id="record.task"),
         Binding("c", "log_contact", "Log call/email", tooltip="Log a call or an email", id="record.log"),
         Binding("C", "convert", "Convert", tooltip="Convert the lead (cannot be undone)", id="record.convert"),
+        Binding("m", "move_deal", "Move", tooltip="Move the deal to another stage: win it, lose it, reopen it", id="record.move"),
     ]
     DEFAULT_CSS = """
     RecordScreen #title { height: 1; padding: 0 1; text-style: bold; background: $boost; }
@@ -91,10 +92,12 @@ class RecordScreen(RecordActivity, ReportsWorkerErrors, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Letters type into the form's fields; they act only when the form does not have the focus.
-        Convert is for leads only."""
+        Convert is for leads only, Move for deals."""
         if action == "convert" and self.entity != "lead":
             return False
-        if action in ("add_note", "add_task", "log_contact", "convert", "edit"):
+        if action == "move_deal" and self.entity != "deal":
+            return False
+        if action in ("add_note", "add_task", "log_contact", "convert", "edit", "move_deal"):
             return not isinstance(self.focused, Input) and not self._in_form()
         return True
 

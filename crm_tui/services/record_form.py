@@ -96,12 +96,32 @@ class DealStage:
     where: str
     kind: str
     detail: str
+    stage_id: int
+    pipeline_id: int
+
+
+@dataclass(frozen=True)
+class StageChoice:
+    """A live stage a deal can move to."""
+
+    id: int
+    name: str
+    probability: int
+    kind: str
+
+
+def stage_choices(pipeline_id: int) -> list[StageChoice]:
+    """The live stages of a pipeline in board order (for moving one deal from its page)."""
+    query = Stage.select(Stage.id, Stage.name, Stage.probability, Stage.kind).where(
+        Stage.pipeline == pipeline_id, Stage.deleted_at.is_null()
+    )
+    return [StageChoice(*row) for row in query.order_by(Stage.position, Stage.id).tuples()]
 
 
 def deal_stage(values: dict[str, Any]) -> DealStage | None:
     """Where the deal with these stored `values` stands."""
     row = (
-        Stage.select(Stage.name, Stage.kind, Stage.probability, Pipeline.name.alias("pipeline"))
+        Stage.select(Stage.name, Stage.kind, Stage.probability, Stage.pipeline, Pipeline.name.alias("pipeline_name"))
         .join(Pipeline, on=(Stage.pipeline == Pipeline.id))
         .where(Stage.id == values.get("stage_id"))
         .dicts()
@@ -118,7 +138,7 @@ def deal_stage(values: dict[str, Any]) -> DealStage | None:
     else:
         chance = values.get("probability") if values.get("probability") is not None else row["probability"]
         detail = f"{chance}%"
-    return DealStage(f"{row['pipeline']} › {row['name']}", row["kind"], detail)
+    return DealStage(f"{row['pipeline_name']} › {row['name']}", row["kind"], detail, values["stage_id"], row["pipeline"])
 
 
 def _currency(snap: Snapshot) -> str:
