@@ -165,3 +165,29 @@ async def test_d_deletes_after_asking_and_u_brings_it_back(app: CrmApp, ids: dic
         await settle(pilot)
         assert Deal.get_by_id(ids["globex"]).deleted_at is None
         assert titles(pilot, stage_named("Qualification")) == ["Globex pilot", "Acme renewal"]
+
+
+async def test_esc_on_a_filled_new_deal_form_asks_before_dropping_it(app: CrmApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = Deal.select().count()
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("escape")  # nothing typed: closes at once
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, DealFormScreen)
+        await pilot.press("n", *"Big one")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConfirmScreen)
+        await pilot.press("n")  # keep editing
+        await settle(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, DealFormScreen) and form.query_one("#title").value == "Big one"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, (DealFormScreen, ConfirmScreen))
+        assert Deal.select().count() == before

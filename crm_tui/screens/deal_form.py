@@ -21,6 +21,7 @@ from crm_tui import clock
 from crm_tui.dates import DateError, parse_date
 from crm_tui.money import MoneyError, format_plain, parse_money
 from crm_tui.screens.base import CatchesEarlyKeys, ReportsWorkerErrors, session_of
+from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.services import lookups
 from crm_tui.services.deal_detail import DealDetail
 from crm_tui.services.lookups import Choice
@@ -141,6 +142,12 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         """Start in the title (now: keys typed right after n are its first letters), or the first
         field this user may change."""
         self.set_focus(next((field for field in self.query(Input) if not field.disabled), None))
+        self._initial = self._entered()
+
+    def _entered(self) -> dict[str, object]:
+        return {str(field.id): field.value for field in self.query(Input)} | {
+            str(choice.id): choice.value for choice in self.query(Select)
+        }
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Put each message under its field (field names as the services use them)."""
@@ -219,5 +226,13 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(None)
+        """Close without saving; ask first when something was typed."""
+        if self._entered() == getattr(self, "_initial", None):
+            self.dismiss(None)
+            return
+
+        def answered(drop: bool | None) -> None:
+            if drop:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen(Content("Drop what you typed?"), yes="Drop", no="Keep editing"), answered)

@@ -278,7 +278,7 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
             change = tasks.reopen if row.done else tasks.complete
             await session.call(change, session.ctx, row.id, version=row.version)
         except ServiceError as error:
-            self._failed(error)
+            self._failed(error, "Not changed")
             return
         finally:
             self._busy.discard(row.id)
@@ -304,7 +304,7 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
         try:
             await session.call(tasks.snooze, session.ctx, row.id, version=row.version, until=choices[picked][1])
         except ServiceError as error:
-            self._failed(error)
+            self._failed(error, "Not snoozed")
             return
         self.load(follow=row.id)
 
@@ -321,7 +321,7 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
         try:
             made = await session.call(tasks.create_task, session.ctx, title, due, session.ctx.user_id)
         except ServiceError as error:
-            self._failed(error)
+            self._failed(error, "Not added")
             return
         self.load(follow=made.id)
 
@@ -363,12 +363,12 @@ class TasksScreen(ReloadSoonOnChange, ReportsWorkerErrors, Screen[None]):
         """Read everything again."""
         self.load()
 
-    def _failed(self, error: ServiceError) -> None:
+    def _failed(self, error: ServiceError, title: str) -> None:
         if isinstance(error, ConflictError):
             self.notify("Someone else changed this task meanwhile; it was read again, try again.", severity="warning")
             self.load()
             return
-        self.notify(safe_text(error), title="Not done", severity="error", markup=False)
+        self.notify(safe_text(error), title=title, severity="error", markup=False)
 
     # -- refreshing ------------------------------------------------------------------------------
     def reload_after_change(self) -> None:

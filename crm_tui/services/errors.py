@@ -29,8 +29,13 @@ class ValidationFailed(ServiceError):
     def __init__(self, entity: str, errors: dict[str, str]) -> None:
         self.entity = entity
         self.errors = errors
-        parts = [f"{name}: {message}" if name else message for name, message in errors.items()]
+        # Said to people: "Expected close: ...", not the column's name.
+        parts = [f"{_spoken(name)}: {message}" if name else message for name, message in errors.items()]
         super().__init__(f"{entity} not saved: " + "; ".join(parts))
+
+
+def _spoken(name: str) -> str:
+    return name.removeprefix("custom.").removesuffix("_id").replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
