@@ -191,3 +191,22 @@ async def test_esc_on_a_filled_new_deal_form_asks_before_dropping_it(app: CrmApp
         await settle(pilot)
         assert not isinstance(pilot.app.screen, (DealFormScreen, ConfirmScreen))
         assert Deal.select().count() == before
+
+
+async def test_tab_out_of_the_company_takes_the_company_offered(app: CrmApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        companies = Company.select().count()
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        await type_into(pilot, "#title", "Globex add-on")
+        await type_into(pilot, "#company", "glo")
+        await pilot.pause(0.3)
+        await pilot.press("tab")
+        form = pilot.app.screen
+        assert isinstance(form, DealFormScreen) and form.query_one("#company").value == "Globex"
+        assert form.focused is form.query_one("#amount")  # and tab still moves on
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Deal.get(Deal.title == "Globex add-on").company.name == "Globex"
+        assert Company.select().count() == companies  # no company "glo"

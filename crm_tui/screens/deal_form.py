@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -143,6 +143,15 @@ class DealFormScreen(CatchesEarlyKeys, ReportsWorkerErrors, ModalScreen[DealForm
         field this user may change."""
         self.set_focus(next((field for field in self.query(Input) if not field.disabled), None))
         self._initial = self._entered()
+
+    def on_key(self, event: events.Key) -> None:
+        """Tab out of the company takes the company it offers, as right does: otherwise the three
+        letters typed would be saved as a new company called "Ced"."""
+        field = self.focused
+        if event.key == "tab" and isinstance(field, Input) and field.id == "company":
+            offered = field._suggestion  # textual==8.2.8 is pinned; Input has no public accessor
+            if len(offered) > len(field.value):
+                field.value = offered
 
     def _entered(self) -> dict[str, object]:
         return {str(field.id): field.value for field in self.query(Input)} | {
