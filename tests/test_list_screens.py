@@ -191,3 +191,15 @@ async def test_each_list_filters_opens_and_saves_its_record(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, RecordListScreen) and app.screen.entity == entity
+
+
+async def test_at_80_columns_the_saved_views_give_the_table_room(app: CrmApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = _screen(app)
+        views = screen.query_one("#views")
+        assert views.outer_size.width == 12 and screen.table.outer_size.width >= 66
+        screen.set_focus(views)  # focused, they open to their full width
+        await settle(pilot)
+        assert views.outer_size.width == 28

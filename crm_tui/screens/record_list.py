@@ -55,9 +55,14 @@ class RecordListScreen(ListActions, ReloadSoonOnChange, ReportsWorkerErrors, Scr
         Binding("D", "duplicates", "Duplicates", show=False, tooltip="Find duplicates of this record type", id="list.duplicates"),
         Binding("r", "reload", "Refresh", show=False, tooltip="Read the list again", id="list.refresh"),
     ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
+    """Below 100 columns the saved views shrink to a strip (full width while focused): the table
+    needs the room, at 80 columns it showed three columns."""
     DEFAULT_CSS = """
     RecordListScreen #views { width: 28; height: 1fr; border: none; border-right: vkey $foreground 20%; }
     RecordListScreen #views:focus { border: none; border-right: vkey $accent; }
+    RecordListScreen.-narrow #views { width: 12; text-wrap: nowrap; text-overflow: ellipsis; }
+    RecordListScreen.-narrow #views:focus { width: 28; }
     RecordListScreen #title { height: 1; padding: 0 1; text-style: bold; }
     RecordListScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
     RecordListScreen #quick { display: none; margin: 0 1; }
