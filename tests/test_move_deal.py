@@ -80,8 +80,9 @@ def test_won_sets_the_closed_date_and_reopening_clears_it(workspace: Workspace) 
 def test_lost_needs_a_reason_and_keeps_it(workspace: Workspace) -> None:
     deal = make_deal(workspace.ctx, stage="Negotiation")
     negotiation, lost = stage_named("Negotiation"), stage_named("Closed Lost")
-    with pytest.raises(ValidationFailed, match="lost_reason"):
+    with pytest.raises(ValidationFailed, match="Lost reason: is required") as refused:
         deals.move_deal(workspace.ctx, deal.id, lost, from_stage_id=negotiation)
+    assert "lost_reason" in refused.value.errors  # the field, for the form; the message names it for people
     assert Deal.get_by_id(deal.id).stage_id == negotiation and StageChange.select().count() == 1
 
     side_changes: list[RecordUpdated] = []
