@@ -106,6 +106,18 @@ def test_deals_filter_by_stage_kind_amount_and_close_period(workspace: Workspace
     assert by_amount[0].values["stage"] == "Qualification" and by_amount[2].values["status"] == "won"
 
 
+def test_deals_filter_and_sort_by_the_probability_shown(workspace: Workspace) -> None:
+    """Prob. shows the deal's own probability, else its stage's: the filter and the sort use the same."""
+    ctx = workspace.ctx
+    make_deal(ctx, "Early", stage="Qualification")  # the stage's 20%
+    make_deal(ctx, "Late", stage="Negotiation")  # the stage's 70%
+    make_deal(ctx, "Sure thing", stage="Qualification", probability=90)  # its own
+    likely = ListQuery("deal", conditions=(Condition("probability", "ge", 50),))
+    assert sorted(r.values["title"] for r in page(likely, 0)) == ["Late", "Sure thing"]
+    ranked = page(ListQuery("deal", sort="probability", descending=True), 0)
+    assert [(r.values["title"], r.values["probability"]) for r in ranked] == [("Sure thing", 90), ("Late", 70), ("Early", 20)]
+
+
 def test_custom_fields_sort_and_filter_in_sql(workspace: Workspace, people: dict[str, int]) -> None:
     ctx = workspace.ctx
     records.create(ctx, "custom_field", {"entity": "contact", "key": "score", "label": "Score", "type": "number"})

@@ -186,6 +186,9 @@ class Joins:
         if key in ("stage", "status"):
             stage = self._join("stage", Stage.alias("stage_row"), Deal.stage)
             return stage.name if key == "stage" else stage.kind
+        if key == "probability" and model is Deal:  # as shown: the deal's own, else its stage's
+            stage = self._join("stage", Stage.alias("stage_row"), Deal.stage)
+            return fn.COALESCE(Deal.probability, stage.probability)
         if key == "title":
             return fn.LOWER(model.title)
         return getattr(model, key)
