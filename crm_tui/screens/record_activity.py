@@ -15,7 +15,7 @@ from crm_tui.screens.base import session_of
 from crm_tui.screens.choice import ChoiceScreen
 from crm_tui.screens.confirm import ConfirmScreen
 from crm_tui.screens.text_prompt import TextPromptScreen
-from crm_tui.services import board, deals, leads, lookups, record_form, timeline, workspace_settings
+from crm_tui.services import board, deals, leads, lookups, timeline, workspace_settings
 from crm_tui.services.errors import ServiceError
 from crm_tui.text import safe_text
 
@@ -47,7 +47,10 @@ class RecordActivity:
     @work(group="record-dialog", exclusive=True, exit_on_error=False)
     async def _move_deal(self: RecordScreen, now: DealStage) -> None:
         session = session_of(self)
-        stages = await session.call(record_form.stage_choices, now.pipeline_id)
+        pipeline = next((p for p in await session.call(board.list_pipelines) if p.id == now.pipeline_id), None)
+        if pipeline is None:
+            return
+        stages = list(pipeline.stages)
         current = next((i for i, stage in enumerate(stages) if stage.id == now.stage_id), 0)
         labels = [f"{stage.name}  {stage.probability}%" + ("  (now)" if i == current else "") for i, stage in enumerate(stages)]
         chosen = await self.app.push_screen_wait(

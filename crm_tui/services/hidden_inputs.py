@@ -9,8 +9,7 @@ obeys the limits obeys these as well.
 
 from __future__ import annotations
 
-from crm_tui import formula
-from crm_tui.services import custom_fields, lookup_paths
+from crm_tui.services import custom_field_rules, custom_fields, lookup_paths
 from crm_tui.services.custom_field_types import RECORD_MODELS, FieldDef, FieldError
 
 Limit = tuple[str, str]
@@ -52,12 +51,6 @@ def _reads(entity: str, fd: FieldDef, defs: dict[str, list[FieldDef]]) -> set[Li
         last = f"custom.{path.key}" if path.field is not None else path.key
         return out | {(path.entity, last), (path.entity, f"{path.key}_id")}
     customs = {other.key for other in defs[entity]}
-    model = RECORD_MODELS[entity]
-    standard = {field.column_name for field in model._meta.sorted_fields if not field.column_name.endswith("_id")}
-    try:
-        names = formula.parse(fd.formula or "", standard | customs | {"created"}).names
-    except formula.FormulaError:
-        return set()  # a formula that cannot be read computes nothing
-    return {(entity, f"custom.{name}" if name in customs else name) for name in names} | {
-        (entity, "created_at") for name in names if name == "created"
-    }
+    # The names the formula mentions, as custom_field_admin.used_by reads them: a name in quoted
+    # text may hide a field needlessly, never show one it should not.
+    return {(entity, f"custom.{name}" if name in customs else name) for name in custom_field_rules.names_in(fd.formula)}

@@ -100,24 +100,6 @@ class DealStage:
     pipeline_id: int
 
 
-@dataclass(frozen=True)
-class StageChoice:
-    """A live stage a deal can move to."""
-
-    id: int
-    name: str
-    probability: int
-    kind: str
-
-
-def stage_choices(pipeline_id: int) -> list[StageChoice]:
-    """The live stages of a pipeline in board order (for moving one deal from its page)."""
-    query = Stage.select(Stage.id, Stage.name, Stage.probability, Stage.kind).where(
-        Stage.pipeline == pipeline_id, Stage.deleted_at.is_null()
-    )
-    return [StageChoice(*row) for row in query.order_by(Stage.position, Stage.id).tuples()]
-
-
 def deal_stage(values: dict[str, Any]) -> DealStage | None:
     """Where the deal with these stored `values` stands."""
     row = (
